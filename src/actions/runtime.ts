@@ -1,0 +1,140 @@
+/**
+ * The thin layer between the engine and GitHub's runner: inputs, outputs, the job summary,
+ * annotations, log groups and the one place where a failure becomes `setFailed`.
+ */
+import * as core from '@actions/core'
+import { ActionError, describeError } from '../core/errors.js'
+import type { Annotation, Logger } from '../core/log.js'
+import { parseNixErrors } from '../core/nix-errors.js'
+import { killAll, type RunResult } from '../core/process.js'
+import { secrets } from '../core/secrets.js'
+
+/** GitHub shows at most 10 error and 10 warning annotations per step; the rest go to the log. */
+export const ANNOTATION_LIMIT = 10
+/** GitHub refuses a step summary over 1 MiB. */
+export const SUMMARY_LIMIT = 1024 * 1024
+
+export class ActionsLogger implements Logger {
+  private readonly counts = { error: 0, warning: 0 }
+  /** Annotations not shown because of GitHub's limit: the summary lists them. */
+  readonly overflow: { level: 'error' | 'warning'; message: string; where?: Annotation }[] = []
+
+  debug(message: string): void {
+    core.debug(secrets.scrub(message))
+  }
+  info(message: string): void {
+    core.info(secrets.scrub(message))
+  }
+  warning(message: string, where?: Annotation): void {
+    this.annotate('warning', message, where)
+  }
+  error(message: string, where?: Annotation): void {
+    this.annotate('error', message, where)
+  }
+  async group<T>(title: string, fn: () => Promise<T>): Promise<T> {
+    return core.group(secrets.scrub(title), fn)
+  }
+  private annotate(level: 'error' | 'warning', message: string, where?: Annotation): void {
+    const text = secrets.scrub(message)
+    if (this.counts[level] >= ANNOTATION_LIMIT) {
+      this.overflow.push({ level, message: text, where })
+      core.info(`${level}: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
+      return
+    }
+    this.counts[level]++
+    const props: core.AnnotationProperties = {}
+    if (where?.file) props.file = where.file
+    if (where?.line) props.startLine = where.line
+    if (where?.column) props.startColumn = where.column
+    if (where?.title) props.title = where.title
+    if (level === 'error') core.error(text, props)
+    else core.warning(text, props)
+  }
+}
+
+/** A trimmed input ('' when unset). */
+export function input(name: string): string {
+  return core.getInput(name).trim()
+}
+
+/** A secret input: registered for masking everywhere before anything else sees it. */
+export function secretInput(name: string): string {
+  const value = core.getInput(name)
+  if (value) {
+    core.setSecret(value)
+    for (const line of value.split(/\r?\n/))
+      if (line.trim().length >= 8) core.setSecret(line.trim())
+    secrets.add(value)
+  }
+  return value
+}
+
+export function setOutputs(outputs: Record<string, string | number | boolean>): void {
+  for (const [k, v] of Object.entries(outputs)) core.setOutput(k, String(v))
+}
+
+/** Appends Markdown to the job summary, cut to GitHub's limit with a note. */
+export async function writeSummary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  let text = secrets.scrub(markdown)
+  const budget = SUMMARY_LIMIT - 1024
+  if (Buffer.byteLength(text) > budget) {
+    text = Buffer.from(text)
+      .subarray(0, budget)
+      .toString('utf8')
+      .replace(/\uFFFD$/, '')
+    text +=
+      "\n\n_The summary was cut at GitHub's 1 MiB limit; the full report is in the files named in the step outputs._\n"
+  }
+  await core.summary.addRaw(text, true).write()
+}
+
+/**
+ * Runs one action: the only place where errors are caught broadly. An ActionError fails the step
+ * with its one sentence; anything else is reported as an internal error (with the stack in debug).
+ */
+export async function runAction(
+  name: string,
+  fn: (log: ActionsLogger) => Promise<void>
+): Promise<void> {
+  const log = new ActionsLogger()
+  const onSignal = (signal: NodeJS.Signals) => {
+    killAll('SIGTERM')
+    core.setFailed(`The ${name} step was cancelled (${signal}).`)
+    process.exit(1)
+  }
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
+  try {
+    await fn(log)
+  } catch (err) {
+    if (!(err instanceof ActionError) && err instanceof Error && err.stack)
+      core.debug(secrets.scrub(err.stack))
+    const detail = (err as { detail?: string }).detail
+    if (detail) core.info(secrets.scrub(detail))
+    annotateNixErrors(err, log)
+    core.setFailed(secrets.scrub(describeError(err)))
+  } finally {
+    process.removeListener('SIGTERM', onSignal)
+    process.removeListener('SIGINT', onSignal)
+  }
+}
+
+export function workspace(): string {
+  return process.env.GITHUB_WORKSPACE || process.cwd()
+}
+
+/** A failed nix command's evaluation errors become annotations at their file and line. */
+function annotateNixErrors(err: unknown, log: ActionsLogger): void {
+  const result = (err as { result?: RunResult }).result
+  if (!result || result.argv[0] !== 'nix') return
+  for (const e of parseNixErrors(result.stderr, { repoRoot: workspace() })) {
+    if (e.file)
+      log.error(e.message, {
+        file: e.file,
+        line: e.line,
+        column: e.column,
+        title: 'Nix evaluation error'
+      })
+  }
+}

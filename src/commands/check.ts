@@ -1,0 +1,39 @@
+import { checkFlake, type CheckReport } from '../core/check.js'
+import { parseBool, parseFlakeRef, parsePositiveInt } from '../core/inputs.js'
+import { assertFlakeExists } from '../core/local-flake.js'
+import type { CommandContext } from './types.js'
+
+export interface CheckRun {
+  flake: string
+  lockMaxAgeDays: number
+  report: CheckReport
+}
+
+export async function checkCommand(ctx: CommandContext): Promise<CheckRun> {
+  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  assertFlakeExists(flake, ctx.cwd)
+  const lockMaxAgeDays = parsePositiveInt('lock-max-age-days', ctx.get('lock-max-age-days'), 30, {
+    min: 0,
+    max: 36500
+  })
+  const format = parseBool('format', ctx.get('format'), false)
+  const report = await ctx.logger.group(`nix flake check ${flake}`, () =>
+    checkFlake({ flake, lockMaxAgeDays, format, cwd: ctx.cwd, logger: ctx.logger })
+  )
+  return { flake, lockMaxAgeDays, report }
+}
+
+/** One sentence for a failed check. */
+export function checkFailure(run: CheckRun): string | null {
+  const { report, flake } = run
+  if (report.result === 'passed') return null
+  if (report.errors.length > 0) {
+    const e = report.errors[0]
+    const at = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : ''
+    return `check: nix flake check of '${flake}' found ${report.errors.length} error(s), the first at ${at}${e.message}`
+  }
+  if (report.failureTail === '' && report.unformatted.length > 0) {
+    return `check: the flake's formatter changes ${report.unformatted.length} file(s): ${report.unformatted.slice(0, 5).join(', ')}`
+  }
+  return `check: nix flake check of '${flake}' failed; its output is in the log and the job summary`
+}

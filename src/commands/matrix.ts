@@ -1,0 +1,31 @@
+import { parseFlakeRef, parsePositiveInt } from '../core/inputs.js'
+import { planMatrix, GITHUB_MATRIX_LIMIT, type MatrixPlan } from '../core/matrix.js'
+import { assertFlakeExists } from '../core/local-flake.js'
+import type { CommandContext } from './types.js'
+
+export async function matrixCommand(ctx: CommandContext): Promise<MatrixPlan> {
+  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  assertFlakeExists(flake, ctx.cwd)
+  const maxJobs = parsePositiveInt('max-jobs', ctx.get('max-jobs'), GITHUB_MATRIX_LIMIT, {
+    max: GITHUB_MATRIX_LIMIT
+  })
+  return ctx.logger.group('Selecting hosts', () =>
+    planMatrix({
+      flake,
+      on: ctx.get('on'),
+      changedSince: ctx.get('changed-since'),
+      maxJobs,
+      cwd: ctx.cwd,
+      logger: ctx.logger
+    })
+  )
+}
+
+export function matrixOutputs(plan: MatrixPlan): Record<string, string> {
+  return {
+    matrix: JSON.stringify(plan.matrix),
+    hosts: JSON.stringify(plan.hosts),
+    count: String(plan.hosts.length),
+    skipped: JSON.stringify(plan.skipped)
+  }
+}

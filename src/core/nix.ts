@@ -1,0 +1,188 @@
+/**
+ * Every Nix invocation of the suite. Nothing else builds a `nix` argv: quoting of attribute
+ * paths, JSON parsing and the handling of differences between Nix versions live here.
+ */
+import { ActionError } from './errors.js'
+import { commandFailed, run, type RunResult } from './process.js'
+import type { Logger } from './log.js'
+
+export const MINUTE = 60_000
+export const HOUR = 60 * MINUTE
+
+export interface NixCallOptions {
+  logger?: Logger
+  cwd?: string
+  timeoutMs?: number
+  host?: string
+  phase?: string
+  what?: string
+  onStderrLine?: (line: string) => void
+  env?: Record<string, string | undefined>
+}
+
+/** A Nix string literal for `s` (used only for validated names embedded in --apply expressions). */
+export function nixString(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$\{/g, '\\${')}"`
+}
+
+/** One attribute-path element, quoted when it is not a plain identifier (`"web.example.com"`). */
+export function attrName(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_'-]*$/.test(name) ? name : nixString(name)
+}
+
+/** `<flake>#nixosConfigurations.<host>.config.system.build.toplevel` */
+export function toplevelInstallable(flake: string, host: string): string {
+  return `${flake}#nixosConfigurations.${attrName(host)}.config.system.build.toplevel`
+}
+
+/** A flake reference pinned to a git revision of the repository at `repoRoot` (no second checkout). */
+export function flakeAtRevision(repoRoot: string, rev: string, subdir: string): string {
+  const params = new URLSearchParams({ rev })
+  if (subdir && subdir !== '.') params.set('dir', subdir)
+  return `git+file://${repoRoot}?${params.toString()}`
+}
+
+function parseJson<T>(text: string, what: string, opts: NixCallOptions): T {
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    throw new ActionError(
+      `${opts.host ? `${opts.host}: ` : ''}${what} printed output that is not valid JSON.`,
+      {
+        host: opts.host,
+        phase: opts.phase
+      }
+    )
+  }
+}
+
+/** `nix eval --json <installable> [--apply fn]`, parsed. */
+export async function nixEvalJson<T>(
+  installable: string,
+  opts: NixCallOptions & { apply?: string }
+): Promise<T> {
+  const argv = ['nix', 'eval', '--json', installable]
+  if (opts.apply) argv.push('--apply', opts.apply)
+  const result = await run(argv, {
+    timeoutMs: opts.timeoutMs ?? HOUR,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    host: opts.host,
+    phase: opts.phase ?? 'evaluate',
+    what: opts.what ?? `evaluating ${installable}`,
+    env: opts.env
+  })
+  return parseJson<T>(result.stdout, opts.what ?? `nix eval ${installable}`, opts)
+}
+
+/** Like nixEvalJson, but an attribute the flake does not provide gives `undefined`. */
+export async function nixEvalJsonOptional<T>(
+  installable: string,
+  opts: NixCallOptions & { apply?: string }
+): Promise<T | undefined> {
+  const argv = ['nix', 'eval', '--json', installable]
+  if (opts.apply) argv.push('--apply', opts.apply)
+  const result = await run(argv, {
+    timeoutMs: opts.timeoutMs ?? HOUR,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    check: false,
+    env: opts.env
+  })
+  if (result.exitCode === 0) return parseJson<T>(result.stdout, `nix eval ${installable}`, opts)
+  if (/does not provide attribute/.test(result.stderr)) return undefined
+  throw commandFailed(result, {
+    what: opts.what ?? `evaluating ${installable}`,
+    host: opts.host,
+    phase: opts.phase ?? 'evaluate',
+    timeoutMs: opts.timeoutMs ?? HOUR
+  })
+}
+
+export interface BuildResult {
+  drvPath: string
+  outputs: Record<string, string>
+}
+
+/** `nix build --json --no-link` (works on Nix 2.8 and today's Nix, unlike --print-out-paths). */
+export async function nixBuild(
+  installables: string[],
+  opts: NixCallOptions & { extraArgs?: string[] }
+): Promise<BuildResult[]> {
+  const argv = [
+    'nix',
+    'build',
+    '--json',
+    '--no-link',
+    '--print-build-logs',
+    ...(opts.extraArgs ?? []),
+    ...installables
+  ]
+  const result = await run(argv, {
+    timeoutMs: opts.timeoutMs ?? 6 * HOUR,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    host: opts.host,
+    phase: opts.phase ?? 'build',
+    what: opts.what ?? `building ${installables.join(' ')}`,
+    onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
+  const parsed = parseJson<unknown>(result.stdout, 'nix build', opts)
+  if (!Array.isArray(parsed))
+    throw new ActionError('nix build --json printed something other than a list.', {
+      phase: 'build'
+    })
+  return parsed.map(item => {
+    const o = item as { drvPath?: unknown; outputs?: unknown }
+    if (typeof o.drvPath !== 'string' || typeof o.outputs !== 'object' || o.outputs === null) {
+      throw new ActionError('nix build --json printed an entry without drvPath and outputs.', {
+        phase: 'build'
+      })
+    }
+    return { drvPath: o.drvPath, outputs: o.outputs as Record<string, string> }
+  })
+}
+
+/** `nix flake check --keep-going`; never throws on a failed check, the caller reads the result. */
+export async function nixFlakeCheck(flake: string, opts: NixCallOptions): Promise<RunResult> {
+  return run(['nix', 'flake', 'check', '--keep-going', '--print-build-logs', flake], {
+    timeoutMs: opts.timeoutMs ?? 6 * HOUR,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    check: false,
+    onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
+}
+
+export interface FlakeMetadata {
+  /** The store path of the flake's source. */
+  path: string
+  /** The flake's own (resolved) URL. */
+  url: string
+  locks?: unknown
+}
+
+export async function nixFlakeMetadata(
+  flake: string,
+  opts: NixCallOptions
+): Promise<FlakeMetadata> {
+  const result = await run(['nix', 'flake', 'metadata', '--json', flake], {
+    timeoutMs: opts.timeoutMs ?? 10 * MINUTE,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    phase: 'evaluate',
+    what: `reading the flake '${flake}'`,
+    env: opts.env
+  })
+  const parsed = parseJson<Record<string, unknown>>(result.stdout, 'nix flake metadata', opts)
+  const path = typeof parsed.path === 'string' ? parsed.path : ''
+  const url =
+    typeof parsed.url === 'string'
+      ? parsed.url
+      : typeof parsed.resolvedUrl === 'string'
+        ? parsed.resolvedUrl
+        : flake
+  return { path, url, locks: parsed.locks }
+}

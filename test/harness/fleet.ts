@@ -1,0 +1,593 @@
+/**
+ * A simulated fleet of NixOS-like hosts on one machine, for integration tests (root only).
+ *
+ * Each host is a mount namespace (`unshare --mount --propagation private`) in which the host's own
+ * directories are bind-mounted over `/nix` (its own store, database and profiles), `/run` (its
+ * `/run/current-system`, sshd pid file, simulation state), `/root` (an empty home: root's real
+ * ~/.bashrc costs ~0.8 s per SSH command) and `/etc/nix` (a nix.conf without substituters). A real
+ * OpenSSH server runs in that namespace on the host's own loopback address (127.A.B.x:22, A.B
+ * random per fleet so parallel fleets do not collide), so `ssh`, `nix copy --to ssh-ng://` and
+ * `switch-to-configuration` over SSH act on that host only.
+ *
+ * A small "anchor" process holds each namespace (nsenter target) and watches the test process: if
+ * the test process dies without `stop()`, the anchor kills everything in its namespace.
+ */
+import { spawn } from 'node:child_process'
+import { createConnection } from 'node:net'
+import { promises as fs } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { run } from '../../src/core/process.js'
+import { nixEnv } from './nix-env.js'
+
+/** test/fixtures/lib: the Nix library that makes NixOS-like hosts. */
+export const FIXTURES_LIB = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/lib')
+/** test/fixtures/fleet: a small fleet flake (imports ../lib). */
+export const FIXTURES_FLEET = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/fleet')
+
+export interface ExecResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export interface ExecOptions {
+  timeoutMs?: number
+  input?: string
+  env?: Record<string, string | undefined>
+}
+
+export interface SimHost {
+  name: string
+  /** The host's loopback address (sshd on port 22, health endpoint on its configured port). */
+  address: string
+  /** The host's directory on the machine (nix/, run/, root/, etc-nix/, ssh/). */
+  dir: string
+  /** Runs a command inside the host's namespace (nsenter, no SSH). Never throws on a non-zero exit. */
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>
+  /** The store path /run/current-system resolves to on the host, or null when none. */
+  currentSystem(): Promise<string | null>
+  /** The store path the system profile (/nix/var/nix/profiles/system) resolves to, or null. */
+  profileSystem(): Promise<string | null>
+  /** The simulated boot default (set by `switch` and `boot`), or null. */
+  bootSystem(): Promise<string | null>
+  /** The system profile's generation numbers, ascending. */
+  generations(): Promise<number[]>
+  /** Whether sshd answers (an SSH banner) on the host's port 22. */
+  sshAlive(): Promise<boolean>
+  /** Stops the host's sshd listener (sessions already open go on). */
+  stopSsh(): Promise<void>
+  /** Starts the host's sshd and waits until it answers. */
+  startSsh(): Promise<void>
+  /** Whether a store path is valid in the host's own store. */
+  hasPath(storePath: string): Promise<boolean>
+}
+
+export interface Fleet {
+  hosts: SimHost[]
+  host(name: string): SimHost
+  dir: string
+  privateKey: string
+  privateKeyPath: string
+  /** known_hosts lines, one per host: `<address> ssh-ed25519 AAAA...`. */
+  knownHosts: string
+  knownHostsPath: string
+  /** ssh options (no `ssh`, no destination) that reach every host of the fleet, strictly checked. */
+  sshOptions(): string[]
+  /** The same options as one string, for NIX_SSHOPTS (paths have no spaces). */
+  nixSshOpts(): string
+  /** `['ssh', ...options, 'root@<address>']`: append the remote command. */
+  sshArgs(host: SimHost | string): string[]
+  /** Copies store paths (with their closures) into a host's store, without SSH. */
+  copyTo(host: SimHost | string, storePaths: string[]): Promise<void>
+  /**
+   * Makes `toplevel` the host's system: copies its closure into the host's store, sets the system
+   * profile (a new generation) and runs its `switch-to-configuration switch` inside the host.
+   * Throws when the switch fails. Returns the switch's output.
+   */
+  install(host: SimHost | string, toplevel: string): Promise<ExecResult>
+  /** Kills every process of every host, removes the fleet's files. Idempotent. */
+  stop(): Promise<void>
+}
+
+export interface FleetOptions {
+  hosts: string[]
+  /** A directory to put the fleet in (must not be under /nix, /run, /root or /etc/nix). Default: a new temp dir. */
+  dir?: string
+}
+
+/** Commands run inside a host get a clean, host-like environment (its own /etc/nix/nix.conf applies). */
+const HOST_ENV: Record<string, string | undefined> = {
+  NIX_CONFIG: undefined,
+  NIX_REMOTE: undefined,
+  NIX_PATH: undefined,
+  NIX_SSHOPTS: undefined,
+  HOME: '/root',
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+}
+
+const HOST_NIX_CONF = ['experimental-features = nix-command flakes', 'sandbox = false', 'substituters =', 'warn-dirty = false', ''].join(
+  '\n'
+)
+
+/**
+ * The anchor: bind-mounts the host's directories, records its pid, then waits for the owner (the
+ * test process). If the owner dies, it kills every process in its mount namespace (the host's sshd,
+ * health server, anything detached) so a crashed test run leaves nothing running.
+ */
+const ANCHOR_SCRIPT = `
+set -e
+h=$1
+owner=$2
+mount --bind "$h/nix" /nix
+mount --bind "$h/run" /run
+mount --bind "$h/root" /root
+mount --bind "$h/etc-nix" /etc/nix
+echo $$ > "$h/anchor.pid.tmp"
+mv "$h/anchor.pid.tmp" "$h/anchor.pid"
+set +e
+while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+me=$(readlink /proc/$$/ns/mnt)
+for p in /proc/[0-9]*; do
+  pid=\${p#/proc/}
+  [ "$pid" = "$$" ] && continue
+  [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$me" ] && kill -9 "$pid" 2>/dev/null
+done
+exit 0
+`
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
+
+async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await probe()) return
+    if (Date.now() > deadline) throw new Error(`fleet: timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await fs.lstat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Whether an SSH server answers on address:port (reads its banner). */
+export function sshBanner(address: string, port = 22, timeoutMs = 2000): Promise<boolean> {
+  return new Promise(resolveBanner => {
+    const socket = createConnection({ host: address, port })
+    let done = false
+    const finish = (ok: boolean) => {
+      if (done) return
+      done = true
+      socket.destroy()
+      resolveBanner(ok)
+    }
+    socket.setTimeout(timeoutMs, () => finish(false))
+    socket.once('data', (d: Buffer) => finish(d.toString('latin1').startsWith('SSH-')))
+    socket.once('error', () => finish(false))
+    socket.once('close', () => finish(false))
+  })
+}
+
+/** The mount namespace id of a process (`mnt:[4026532...]`), or null when it is gone. */
+async function mountNs(pid: number | string): Promise<string | null> {
+  try {
+    return await fs.readlink(`/proc/${pid}/ns/mnt`)
+  } catch {
+    return null
+  }
+}
+
+/** Whether a process runs (exists and is not a zombie waiting for its reaper). */
+export async function processRunning(pid: number): Promise<boolean> {
+  try {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8')
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
+    return state !== 'Z' && state !== 'X'
+  } catch {
+    return false
+  }
+}
+
+/** Pids of every process in a mount namespace. */
+async function pidsInNamespace(ns: string): Promise<number[]> {
+  const pids: number[] = []
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    if ((await mountNs(entry)) === ns) pids.push(Number(entry))
+  }
+  return pids
+}
+
+/** Kills every process in a mount namespace (repeatedly: a dying process may have forked). */
+async function killNamespace(ns: string): Promise<void> {
+  for (let round = 0; round < 20; round++) {
+    const pids = await pidsInNamespace(ns)
+    if (pids.length === 0) return
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        /* gone already */
+      }
+    }
+    await sleep(50)
+  }
+}
+
+async function sh(argv: string[], what: string): Promise<string> {
+  const r = await run(argv, { timeoutMs: 60_000, what })
+  return r.stdout
+}
+
+class Host implements SimHost {
+  anchorPid = 0
+  ns = ''
+
+  constructor(
+    readonly name: string,
+    readonly address: string,
+    readonly dir: string
+  ) {}
+
+  get sshdConfigPath(): string {
+    return '/run/sim/sshd_config'
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (!this.anchorPid) throw new Error(`fleet: host ${this.name} is not running`)
+    const r = await run(['nsenter', '-t', String(this.anchorPid), '-m', '--wd=/', '--', ...argv], {
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      check: false,
+      env: { ...HOST_ENV, ...(opts.env ?? {}) },
+      input: opts.input,
+      host: this.name
+    })
+    return { code: r.exitCode ?? (r.timedOut ? 124 : 128), stdout: r.stdout, stderr: r.stderr }
+  }
+
+  private async resolved(path: string): Promise<string | null> {
+    const r = await this.exec(['readlink', '-e', path])
+    return r.code === 0 ? r.stdout.trim() : null
+  }
+
+  currentSystem(): Promise<string | null> {
+    return this.resolved('/run/current-system')
+  }
+
+  profileSystem(): Promise<string | null> {
+    return this.resolved('/nix/var/nix/profiles/system')
+  }
+
+  bootSystem(): Promise<string | null> {
+    return this.resolved('/run/sim/boot-system')
+  }
+
+  async generations(): Promise<number[]> {
+    let entries: string[]
+    try {
+      entries = await fs.readdir(join(this.dir, 'nix/var/nix/profiles'))
+    } catch {
+      return []
+    }
+    return entries
+      .map(e => /^system-(\d+)-link$/.exec(e))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map(m => Number(m[1]))
+      .sort((a, b) => a - b)
+  }
+
+  sshAlive(): Promise<boolean> {
+    return sshBanner(this.address)
+  }
+
+  async stopSsh(): Promise<void> {
+    await this.exec(['sh', '-c', 'pid=$(cat /run/sshd.pid 2>/dev/null) && kill "$pid"; rm -f /run/sshd.pid'])
+    await waitFor(`sshd on ${this.name} to stop`, 10_000, async () => !(await this.sshAlive()))
+  }
+
+  async startSsh(): Promise<void> {
+    const r = await this.exec(['/usr/sbin/sshd', '-f', this.sshdConfigPath])
+    if (r.code !== 0) throw new Error(`fleet: sshd on ${this.name} did not start: ${r.stderr.trim()}`)
+    await waitFor(`sshd on ${this.name}`, 10_000, () => this.sshAlive())
+  }
+
+  async hasPath(storePath: string): Promise<boolean> {
+    const r = await this.exec(['nix-store', '--check-validity', storePath])
+    return r.code === 0
+  }
+}
+
+function randomOctet(min: number, max: number): number {
+  return min + Math.floor(Math.random() * (max - min + 1))
+}
+
+export async function startFleet(opts: FleetOptions): Promise<Fleet> {
+  if (process.getuid?.() !== 0) throw new Error('fleet: the simulated fleet needs root (mount namespaces, sshd on port 22)')
+  const names = opts.hosts
+  if (names.length === 0 || names.length > 200) throw new Error('fleet: give between 1 and 200 hosts')
+  for (const n of names) if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(n)) throw new Error(`fleet: bad host name '${n}'`)
+  if (new Set(names).size !== names.length) throw new Error('fleet: host names must be distinct')
+
+  const createdDir = opts.dir === undefined
+  const dir = opts.dir ? resolve(opts.dir) : await fs.mkdtemp(join(tmpdir(), 'nix-deploy-fleet-'))
+  for (const hidden of ['/nix', '/run', '/root', '/etc/nix']) {
+    if (dir === hidden || dir.startsWith(hidden + '/')) throw new Error(`fleet: the fleet directory cannot be under ${hidden}`)
+  }
+  if (/\s/.test(dir)) throw new Error('fleet: the fleet directory cannot contain spaces (NIX_SSHOPTS splits on them)')
+  await fs.mkdir(dir, { recursive: true, mode: 0o755 })
+
+  // 127.A.B.x: A.B random per fleet, x per host.
+  const a = randomOctet(100, 250)
+  const b = randomOctet(1, 254)
+  const hosts = names.map((name, i) => new Host(name, `127.${a}.${b}.${i + 10}`, join(dir, name)))
+
+  const privateKeyPath = join(dir, 'client_ed25519')
+  const knownHostsPath = join(dir, 'known_hosts')
+  let stopped = false
+
+  const fleet: Fleet = {
+    hosts,
+    dir,
+    privateKey: '',
+    privateKeyPath,
+    knownHosts: '',
+    knownHostsPath,
+    host(name: string): SimHost {
+      const h = hosts.find(x => x.name === name)
+      if (!h) throw new Error(`fleet: no host named '${name}'`)
+      return h
+    },
+    sshOptions(): string[] {
+      return [
+        '-F',
+        '/dev/null',
+        '-i',
+        privateKeyPath,
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        `UserKnownHostsFile=${knownHostsPath}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'ConnectTimeout=5',
+        '-o',
+        'LogLevel=ERROR'
+      ]
+    },
+    nixSshOpts(): string {
+      return fleet.sshOptions().join(' ')
+    },
+    sshArgs(host: SimHost | string): string[] {
+      const h = typeof host === 'string' ? fleet.host(host) : host
+      return ['ssh', ...fleet.sshOptions(), `root@${h.address}`]
+    },
+    async copyTo(host: SimHost | string, storePaths: string[]): Promise<void> {
+      const h = typeof host === 'string' ? fleet.host(host) : host
+      // The host's /nix is <dir>/nix: a chroot store rooted at the host's directory.
+      await run(['nix', 'copy', '--no-check-sigs', '--to', `local?root=${h.dir}`, ...storePaths], {
+        timeoutMs: 600_000,
+        env: nixEnv(),
+        what: `copying to ${h.name}`
+      })
+    },
+    async install(host: SimHost | string, toplevel: string): Promise<ExecResult> {
+      const h = typeof host === 'string' ? fleet.host(host) : host
+      await fleet.copyTo(h, [toplevel])
+      const set = await h.exec(['nix-env', '-p', '/nix/var/nix/profiles/system', '--set', toplevel])
+      if (set.code !== 0) throw new Error(`fleet: setting the system profile on ${h.name} failed: ${set.stderr.trim()}`)
+      const sw = await h.exec([`${toplevel}/bin/switch-to-configuration`, 'switch'])
+      if (sw.code !== 0) throw new Error(`fleet: switch-to-configuration on ${h.name} exited ${sw.code}: ${sw.stderr.trim()}`)
+      return sw
+    },
+    async stop(): Promise<void> {
+      if (stopped) return
+      stopped = true
+      for (const h of hosts) {
+        // The namespace id may not be known if start failed half-way: read it from the anchor.
+        const ns = h.ns || (h.anchorPid ? await mountNs(h.anchorPid) : null)
+        if (ns && ns !== (await mountNs('self'))) await killNamespace(ns)
+        h.anchorPid = 0
+      }
+      // The bind mounts lived only in the namespaces, which are gone with their processes. Make
+      // sure nothing under the fleet directory is mounted here before removing it.
+      const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8')
+      if (mountinfo.split('\n').some(l => l.split(' ')[4]?.startsWith(dir + '/'))) {
+        throw new Error(`fleet: something is still mounted under ${dir}; not removing it`)
+      }
+      if (createdDir) await fs.rm(dir, { recursive: true, force: true })
+      else for (const h of hosts) await fs.rm(h.dir, { recursive: true, force: true })
+    }
+  }
+
+  try {
+    // One client key pair per fleet.
+    await sh(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'fleet-client', '-f', privateKeyPath], 'generating the client key')
+    const clientPub = (await fs.readFile(privateKeyPath + '.pub', 'utf8')).trim()
+    fleet.privateKey = await fs.readFile(privateKeyPath, 'utf8')
+
+    const knownLines = await Promise.all(hosts.map(h => startHost(h, clientPub)))
+    fleet.knownHosts = knownLines.join('\n') + '\n'
+    await fs.writeFile(knownHostsPath, fleet.knownHosts, { mode: 0o644 })
+    return fleet
+  } catch (err) {
+    await fleet.stop().catch(() => undefined)
+    throw err
+  }
+}
+
+/** Prepares a host's directories, starts its namespace and sshd; returns its known_hosts line. */
+async function startHost(h: Host, clientPub: string): Promise<string> {
+  for (const sub of ['nix/store', 'nix/var/nix', 'run/sim', 'run/sshd', 'root', 'etc-nix', 'ssh']) {
+    await fs.mkdir(join(h.dir, sub), { recursive: true, mode: 0o755 })
+  }
+  await fs.chmod(join(h.dir, 'root'), 0o700)
+  await fs.writeFile(join(h.dir, 'etc-nix/nix.conf'), HOST_NIX_CONF)
+  const hostKey = join(h.dir, 'ssh/ssh_host_ed25519_key')
+  await sh(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `root@${h.name}`, '-f', hostKey], `generating ${h.name}'s host key`)
+  await fs.writeFile(join(h.dir, 'ssh/authorized_keys'), clientPub + '\n', { mode: 0o600 })
+  await fs.writeFile(join(h.dir, 'run/sim/address'), h.address + '\n')
+  await fs.writeFile(join(h.dir, 'run/sim/hostname'), h.name + '\n')
+  await fs.writeFile(
+    join(h.dir, 'run/sim/sshd_config'),
+    [
+      `# sshd of simulated host ${h.name}`,
+      `ListenAddress ${h.address}`,
+      'Port 22',
+      `HostKey ${hostKey}`,
+      'PidFile /run/sshd.pid',
+      `AuthorizedKeysFile ${join(h.dir, 'ssh/authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'UseDNS no',
+      'StrictModes no',
+      'PrintMotd no',
+      'PrintLastLog no',
+      // Deployments open many connections at once (matrix jobs, health checks, nix copy).
+      'MaxStartups 200:30:400',
+      'MaxSessions 100',
+      'Subsystem sftp internal-sftp',
+      'LogLevel ERROR',
+      ''
+    ].join('\n')
+  )
+
+  const anchor = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', ANCHOR_SCRIPT, 'anchor', h.dir, String(process.pid)], {
+    detached: true,
+    stdio: 'ignore'
+  })
+  anchor.unref()
+  let anchorExited = false
+  anchor.once('exit', () => {
+    anchorExited = true
+  })
+  if (!anchor.pid) throw new Error(`fleet: could not start the namespace of ${h.name}`)
+  h.anchorPid = anchor.pid
+  const pidFile = join(h.dir, 'anchor.pid')
+  await waitFor(`the namespace of ${h.name}`, 10_000, async () => {
+    if (anchorExited) throw new Error(`fleet: the namespace of ${h.name} failed to start (mount --bind)`)
+    return exists(pidFile)
+  })
+  if (Number((await fs.readFile(pidFile, 'utf8')).trim()) !== anchor.pid) throw new Error(`fleet: unexpected anchor pid for ${h.name}`)
+  const ns = await mountNs(anchor.pid)
+  if (!ns || ns === (await mountNs('self'))) throw new Error(`fleet: ${h.name} has no mount namespace of its own`)
+  h.ns = ns
+
+  await h.startSsh()
+  const pub = (await fs.readFile(hostKey + '.pub', 'utf8')).trim().split(/\s+/)
+  return `${h.address} ${pub[0]} ${pub[1]}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flakes in throw-away git repositories.
+
+export interface FlakeRepo {
+  /** The repository's directory (flake ref: `git+file://<path>`, or `?dir=<sub>`). */
+  path: string
+  /** The revision of the first commit. */
+  rev: string
+  /** Writes (or, with null, deletes) files, commits them all, returns the new revision. */
+  commit(files: Record<string, string | null>, message?: string): Promise<string>
+  /** Removes the repository. */
+  remove(): Promise<void>
+}
+
+export interface FlakeRepoOptions {
+  /** Where to create the repository (default: a new temp dir). */
+  dir?: string
+  /** Copy test/fixtures/lib to `lib/` (default true): flakes do `import ./lib` (or `../lib` from a subdirectory). */
+  withLib?: boolean
+}
+
+/** A fixed identity and date, so commits do not depend on the machine's git configuration. */
+const GIT_ENV: Record<string, string | undefined> = {
+  GIT_AUTHOR_NAME: 'Fleet Test',
+  GIT_AUTHOR_EMAIL: 'fleet@example.test',
+  GIT_AUTHOR_DATE: '2024-07-15T12:00:00Z',
+  GIT_COMMITTER_NAME: 'Fleet Test',
+  GIT_COMMITTER_EMAIL: 'fleet@example.test',
+  GIT_COMMITTER_DATE: '2024-07-15T12:00:00Z',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_DIR: undefined,
+  GIT_WORK_TREE: undefined,
+  GIT_INDEX_FILE: undefined
+}
+
+async function git(repo: string, args: string[]): Promise<string> {
+  const r = await run(['git', '-C', repo, ...args], { timeoutMs: 60_000, env: GIT_ENV, what: `git ${args[0]}` })
+  return r.stdout.trim()
+}
+
+async function writeFiles(root: string, files: Record<string, string | null>): Promise<void> {
+  for (const [rel, content] of Object.entries(files)) {
+    const target = resolve(root, rel)
+    if (!target.startsWith(root + '/')) throw new Error(`makeFlakeRepo: '${rel}' is outside the repository`)
+    if (content === null) await fs.rm(target, { force: true, recursive: true })
+    else {
+      await fs.mkdir(dirname(target), { recursive: true })
+      await fs.writeFile(target, content)
+    }
+  }
+}
+
+/**
+ * Creates a git repository holding `lib/` (the fixture library) and `files` (e.g. `flake.nix`
+ * doing `import ./lib`), committed with a fixed identity and date.
+ */
+export async function makeFlakeRepo(files: Record<string, string>, opts: FlakeRepoOptions = {}): Promise<FlakeRepo> {
+  const path = opts.dir ? resolve(opts.dir) : await fs.mkdtemp(join(tmpdir(), 'nix-deploy-flake-'))
+  await fs.mkdir(path, { recursive: true })
+  if (opts.withLib !== false) await fs.cp(FIXTURES_LIB, join(path, 'lib'), { recursive: true })
+  await writeFiles(path, files)
+  await git(path, ['-c', 'init.defaultBranch=main', 'init', '-q'])
+  let counter = 0
+  const commit = async (changes: Record<string, string | null>, message?: string): Promise<string> => {
+    await writeFiles(path, changes)
+    await git(path, ['add', '-A'])
+    await git(path, ['commit', '-q', '--allow-empty', '-m', message ?? `change ${++counter}`])
+    return git(path, ['rev-parse', 'HEAD'])
+  }
+  const rev = await commit({}, 'initial fleet')
+  return {
+    path,
+    rev,
+    commit,
+    remove: () => fs.rm(path, { recursive: true, force: true })
+  }
+}
+
+/** Builds an installable (no result link) and returns its output path. */
+export async function nixBuild(installable: string, timeoutMs = 600_000): Promise<string> {
+  const r = await run(['nix', 'build', '--json', '--no-link', installable], { timeoutMs, env: nixEnv(), what: `building ${installable}` })
+  const parsed = JSON.parse(r.stdout) as Array<{ outputs: Record<string, string> }>
+  const out = parsed[0]?.outputs.out
+  if (!out) throw new Error(`nixBuild: no output path for ${installable}`)
+  return out
+}
+
+/** Builds `nixosConfigurations.<host>.config.system.build.toplevel` of a flake. */
+export function buildToplevel(flake: string, host: string): Promise<string> {
+  return nixBuild(`${flake}#nixosConfigurations.${host}.config.system.build.toplevel`)
+}
+
+/** Evaluates a flake attribute as JSON (`apply`: a Nix function applied to it first). */
+export async function nixEvalJson<T = unknown>(installable: string, apply?: string): Promise<T> {
+  const argv = ['nix', 'eval', '--json', installable, ...(apply ? ['--apply', apply] : [])]
+  const r = await run(argv, { timeoutMs: 120_000, env: nixEnv(), what: `evaluating ${installable}` })
+  return JSON.parse(r.stdout) as T
+}

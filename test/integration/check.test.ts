@@ -1,0 +1,129 @@
+/**
+ * The check bundle, run as GitHub's runner runs it, on real flakes evaluated by the real nix.
+ */
+import { afterAll, describe, expect, it } from '@jest/globals'
+import { runAction } from '../harness/action-runner.js'
+import { makeFlakeRepo, type FlakeRepo } from '../harness/flake-repo.js'
+
+const repos: FlakeRepo[] = []
+afterAll(() => repos.forEach(r => r.remove()))
+
+function repo(files: Record<string, string>): FlakeRepo {
+  const r = makeFlakeRepo(files, { withLib: false })
+  repos.push(r)
+  return r
+}
+
+const drv = (name: string) =>
+  `derivation { name = "${name}"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo ok > $out" ]; }`
+
+describe('check action', () => {
+  it('passes a clean flake and lists what it checked', async () => {
+    const r = repo({
+      'flake.nix': `{
+  outputs = { self }: {
+    nixosConfigurations.web1 = { config.system.build.toplevel = ${drv('toplevel-web1')}; config.networking.hostName = "web1"; };
+    checks.x86_64-linux.unit = ${drv('unit-check')};
+  };
+}
+`
+    })
+    const run = await runAction({
+      action: 'check',
+      workspace: r.dir,
+      inputs: { 'lock-max-age-days': '0' }
+    })
+    expect(run.stderr).toBe('')
+    expect(run.exitCode).toBe(0)
+    expect(run.outputs).toEqual({ result: 'passed', errors: '0' })
+    expect(run.summary).toContain('nix flake check passed')
+    expect(run.summary).toContain('`web1`')
+    expect(run.summary).toMatch(/1 check\b/)
+    expect(run.annotations.filter(a => a.level === 'error')).toEqual([])
+  })
+
+  it('annotates an evaluation error at the repository-relative file and line, and fails', async () => {
+    const r = repo({
+      'flake.nix': `{
+  outputs = { self }: {
+    nixosConfigurations.web1 = import ./hosts/web1.nix;
+  };
+}
+`,
+      'hosts/web1.nix': `{
+  config.networking.hostName = "web1";
+  config.system.build.toplevel =
+    builtins.derivation {
+      name = "x";
+      system = "x86_64-linux";
+      builder = undefinedBuilderVariable;
+    };
+}
+`
+    })
+    const run = await runAction({
+      action: 'check',
+      workspace: r.dir,
+      inputs: { 'lock-max-age-days': '0' }
+    })
+    expect(run.exitCode).toBe(1)
+    expect(run.outputs.result).toBe('failed')
+    expect(Number(run.outputs.errors)).toBeGreaterThanOrEqual(1)
+    const errors = run.annotations.filter(a => a.level === 'error' && a.file)
+    expect(errors[0]).toMatchObject({ file: 'hosts/web1.nix', line: 7 })
+    expect(errors[0].message).toMatch(/undefined variable 'undefinedBuilderVariable'/)
+    // The step fails with one sentence that names the phase and the place.
+    expect(run.failure).toMatch(/^check: .*hosts\/web1\.nix:7/)
+    expect(run.summary).toContain('hosts/web1.nix')
+  })
+
+  it('warns about flake.lock inputs older than lock-max-age-days', async () => {
+    // A local input (a path flake) so the lock has a node with lastModified, without network.
+    const r = repo({
+      'dep/flake.nix': '{ outputs = { self }: { value = 1; }; }\n',
+      'flake.nix': `{
+  inputs.dep.url = "path:./dep";
+  outputs = { self, dep }: { checks.x86_64-linux.ok = ${drv('ok')}; };
+}
+`
+    })
+    // Write a lock whose dep input was last modified long ago (as if nobody ran nix flake update).
+    const { execFileSync } = await import('node:child_process')
+    execFileSync('nix', ['flake', 'lock'], { cwd: r.dir, stdio: 'ignore' })
+    const fs = await import('node:fs')
+    const lock = JSON.parse(fs.readFileSync(`${r.dir}/flake.lock`, 'utf8'))
+    const old = Math.floor(Date.parse('2025-01-01T00:00:00Z') / 1000)
+    lock.nodes.dep.locked.lastModified = old
+    r.commit({ 'flake.lock': JSON.stringify(lock, null, 2) + '\n' }, 'lock')
+    const run = await runAction({
+      action: 'check',
+      workspace: r.dir,
+      inputs: { 'lock-max-age-days': '30' }
+    })
+    expect(run.exitCode).toBe(0)
+    const warnings = run.annotations.filter(a => a.level === 'warning')
+    expect(warnings.some(w => w.file === 'flake.lock' && /'dep'/.test(w.message))).toBe(true)
+    expect(run.summary).toContain('Stale flake.lock inputs')
+  })
+
+  it('refuses a flake that does not exist with one clear line', async () => {
+    const r = repo({ README: 'no flake here\n' })
+    const run = await runAction({ action: 'check', workspace: r.dir, inputs: { flake: './nope' } })
+    expect(run.exitCode).toBe(1)
+    expect(run.failure).toBeDefined()
+    expect(run.failure!.split('\n')).toHaveLength(1)
+    expect(run.failure).toMatch(/nope/)
+    expect(run.stdout).not.toMatch(/^\s+at .*\.js:\d+/m)
+  })
+
+  it('refuses a bad input naming it', async () => {
+    const r = repo({ 'flake.nix': '{ outputs = { self }: { }; }\n' })
+    const run = await runAction({
+      action: 'check',
+      workspace: r.dir,
+      inputs: { 'lock-max-age-days': 'soon' }
+    })
+    expect(run.exitCode).toBe(1)
+    expect(run.failure).toMatch(/Input 'lock-max-age-days'/)
+  })
+})
