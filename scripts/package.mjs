@@ -11,8 +11,10 @@ import YAML from 'yaml'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 // An optional argument builds elsewhere (the freshness test compares that build with dist/).
-const dist = path.resolve(root, process.argv[2] ?? 'dist')
+const finalDist = path.resolve(root, process.argv[2] ?? 'dist')
 const committedDist = path.join(root, 'dist')
+// Build next to it and swap at the end, so a test running meanwhile never sees a half-built dist/.
+const dist = `${finalDist}.tmp-${process.pid}`
 
 fs.rmSync(dist, { recursive: true, force: true })
 execFileSync(
@@ -71,6 +73,11 @@ fs.writeFileSync(
   { mode: 0o755 }
 )
 
+const old = `${finalDist}.old-${process.pid}`
+if (fs.existsSync(finalDist)) fs.renameSync(finalDist, old)
+fs.renameSync(dist, finalDist)
+fs.rmSync(old, { recursive: true, force: true })
+
 let total = 0
 const walk = dir => {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -79,7 +86,7 @@ const walk = dir => {
     else total += fs.statSync(p).size
   }
 }
-walk(dist)
+walk(finalDist)
 console.log(
   `${path.relative(root, dist) || dist}/: ${stubs.size} entry files + shared bundle, ${(total / 1024).toFixed(0)} KiB in total`
 )

@@ -4,6 +4,12 @@
  */
 import { checkCommand, checkFailure } from './commands/check.js'
 import { matrixCommand } from './commands/matrix.js'
+import { buildCommand } from './commands/build.js'
+import { diffCommand } from './commands/diff.js'
+import { DRY_ACTIVATE_OPTIONS, dryActivateCommand } from './commands/dry-activate.js'
+import { renderDryActivateText } from './core/render-dry-activate.js'
+import { renderText, toJson } from './core/render-diff.js'
+import { formatBytes } from './core/diff.js'
 import type { CommandContext } from './commands/types.js'
 import { ActionError, describeError } from './core/errors.js'
 import { ConsoleLogger } from './core/log.js'
@@ -38,6 +44,56 @@ const commands: Record<string, Command> = {
     run: async (ctx, json) => {
       const plan = await matrixCommand(ctx)
       process.stdout.write(json ? JSON.stringify(plan.matrix) + '\n' : renderMatrixText(plan))
+      return 0
+    }
+  },
+  build: {
+    summary:
+      "build a host's system (or an installable), with its closure diff against --diff-against",
+    options: [
+      'flake',
+      'host',
+      'installable',
+      'diff-against',
+      'target',
+      'ssh-private-key',
+      'ssh-known-hosts',
+      'ssh-accept-new-host-keys',
+      'ssh-options',
+      'sudo'
+    ],
+    run: async (ctx, json) => {
+      // Build logs go to stderr with the other progress lines; stdout holds the result.
+      const run = await buildCommand(ctx, { terminal: true })
+      if (json) {
+        process.stdout.write(
+          run.diff ? toJson(run.diff) : JSON.stringify({ storePath: run.built.storePath }) + '\n'
+        )
+      } else {
+        const size = `${formatBytes(run.closure.bytes)} in ${run.closure.paths} paths`
+        process.stdout.write(`${run.built.storePath}\nclosure: ${size}\n`)
+        if (run.diff) process.stdout.write(renderText(run.diff))
+        else if (run.note) process.stdout.write(`${run.note}\n`)
+      }
+      return 0
+    }
+  },
+  diff: {
+    summary:
+      'closure diff between two systems (store paths, installables, or git revisions with --host)',
+    options: ['before', 'after', 'host', 'flake'],
+    run: async (ctx, json) => {
+      const run = await diffCommand(ctx)
+      process.stdout.write(json ? toJson(run.diff) : renderText(run.diff))
+      return 0
+    }
+  },
+  'dry-activate': {
+    summary: "copy a host's new system to it and show what activating it would do (units, reboot)",
+    options: [...DRY_ACTIVATE_OPTIONS],
+    run: async (ctx, json) => {
+      const run = await dryActivateCommand(ctx, { terminal: true })
+      process.stdout.write(json ? JSON.stringify(run.report, null, 2) + '\n' : renderDryActivateText(run.report))
       return 0
     }
   }

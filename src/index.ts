@@ -4,10 +4,19 @@
  */
 import { runCheck } from './actions/check.js'
 import { runMatrix } from './actions/matrix.js'
+import { runBuild } from './actions/build.js'
+import { runDiff } from './actions/diff.js'
+import { postDryActivate, runDryActivate } from './actions/dry-activate.js'
+import { removeSshFolder, runDeploy, runRollback } from './actions/deploy.js'
 
 const actions: Record<string, { main: () => Promise<void>; post?: () => Promise<void> }> = {
   check: { main: runCheck },
-  matrix: { main: runMatrix }
+  matrix: { main: runMatrix },
+  build: { main: runBuild, post: removeSshFolder },
+  diff: { main: runDiff },
+  'dry-activate': { main: runDryActivate, post: postDryActivate },
+  deploy: { main: runDeploy, post: removeSshFolder },
+  rollback: { main: runRollback, post: removeSshFolder }
 }
 
 export async function main(action: string, phase: 'main' | 'post' = 'main'): Promise<void> {

@@ -52,8 +52,15 @@ export class ActionsLogger implements Logger {
   }
 }
 
-/** A trimmed input ('' when unset). */
+/** Inputs that hold secrets: masked in every log before anything reads them. */
+const SECRET_INPUTS = new Set(['ssh-private-key', 'github-token'])
+
+/**
+ * A trimmed input ('' when unset). Secret inputs are registered for masking on first read; this
+ * is the InputReader the adapters hand to the commands.
+ */
 export function input(name: string): string {
+  if (SECRET_INPUTS.has(name)) return secretInput(name).trim()
   return core.getInput(name).trim()
 }
 

@@ -6,7 +6,7 @@ import { ActionError } from './errors.js'
 import { staleInputs, parseFlakeLock, type StaleInput } from './flake-lock.js'
 import { locateFlake } from './local-flake.js'
 import type { Logger } from './log.js'
-import { nixEvalJsonOptional, nixFlakeCheck, nixFlakeMetadata, HOUR } from './nix.js'
+import { NIX, nixEvalJsonOptional, nixFlakeCheck, nixFlakeMetadata, HOUR } from './nix.js'
 import { parseNixErrors, type NixError } from './nix-errors.js'
 import { run } from './process.js'
 
@@ -140,7 +140,7 @@ async function formatterChanges(
     return hashes
   }
   const before = await snapshot()
-  const fmt = await run(['nix', 'fmt', '--', '.'], {
+  const fmt = await run([...NIX, 'fmt', '--', '.'], {
     cwd: dir,
     timeoutMs: HOUR,
     check: false,

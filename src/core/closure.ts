@@ -223,14 +223,24 @@ export async function queryClosure(
   storePath: string,
   opts: QueryClosureOptions
 ): Promise<PathInfo[]> {
-  const common = {
-    timeoutMs: opts.timeoutMs,
-    logger: opts.logger,
-    env: opts.env,
-    host: opts.host,
-    phase: 'closure'
-  }
+  return (await queryClosures([storePath], opts))[0]
+}
+
+/**
+ * The closures of several store paths (a before and an after system) with one `nix path-info`
+ * process: Nix prints the union once, and each closure is then walked from its root through the
+ * references. Falls back to `nix-store`, one root at a time, like `queryClosure`.
+ */
+export async function queryClosures(
+  storePaths: readonly string[],
+  opts: QueryClosureOptions
+): Promise<PathInfo[][]> {
+  if (storePaths.length === 0) return []
   const store = opts.storeUrl ? ['--store', opts.storeUrl] : []
+  const what =
+    storePaths.length === 1
+      ? `reading the closure of ${storePaths[0]}`
+      : `reading the closures of ${storePaths.join(' and ')}`
   const viaPathInfo = await run(
     [
       'nix',
@@ -240,14 +250,24 @@ export async function queryClosure(
       ...store,
       '--recursive',
       '--json',
-      storePath
+      ...storePaths
     ],
-    { ...common, check: false, what: `reading the closure of ${storePath}` }
+    {
+      timeoutMs: opts.timeoutMs,
+      logger: opts.logger,
+      env: opts.env,
+      host: opts.host,
+      phase: 'closure',
+      check: false,
+      what
+    }
   )
   if (viaPathInfo.exitCode === 0) {
     try {
-      const infos = parsePathInfo(viaPathInfo.stdout)
-      if (infos.length > 0) return infos
+      const union = parsePathInfo(viaPathInfo.stdout)
+      const closures = storePaths.map(root => closureOf(root, union))
+      if (closures.every(c => c !== undefined)) return closures as PathInfo[][]
+      opts.logger?.debug('nix path-info --json left out part of a closure; using nix-store instead')
     } catch (err) {
       if (!(err instanceof ActionError)) throw err
       opts.logger?.debug(
@@ -259,7 +279,33 @@ export async function queryClosure(
       `nix path-info failed (exit ${viaPathInfo.exitCode}); using nix-store instead`
     )
   }
-  return queryClosureNixStore(storePath, opts)
+  const out: PathInfo[][] = []
+  for (const p of storePaths) out.push(await queryClosureNixStore(p, opts))
+  return out
+}
+
+/**
+ * The closure of `root` within `infos` (every path reachable through references), in the order
+ * of `infos`; undefined when `root` or a path it reaches is not in `infos`.
+ */
+export function closureOf(root: string, infos: readonly PathInfo[]): PathInfo[] | undefined {
+  const byPath = new Map<string, PathInfo>()
+  for (const i of infos) if (!byPath.has(i.path)) byPath.set(i.path, i)
+  if (!byPath.has(root)) return undefined
+  const reached = new Set<string>([root])
+  const stack = [root]
+  while (stack.length > 0) {
+    const info = byPath.get(stack.pop()!)
+    if (!info) return undefined
+    for (const r of info.references) {
+      if (!reached.has(r)) {
+        reached.add(r)
+        stack.push(r)
+      }
+    }
+  }
+  if (reached.size === byPath.size) return [...byPath.values()]
+  return [...byPath.values()].filter(i => reached.has(i.path))
 }
 
 /** The `nix-store` fallback of `queryClosure` (exported for tests). */

@@ -20,6 +20,12 @@ export interface NixCallOptions {
   env?: Record<string, string | undefined>
 }
 
+/**
+ * `nix` with the experimental features the suite uses turned on for this call, so it works on an
+ * installation whose nix.conf does not enable them (the default of upstream Nix).
+ */
+export const NIX = ['nix', '--extra-experimental-features', 'nix-command flakes'] as const
+
 /** A Nix string literal for `s` (used only for validated names embedded in --apply expressions). */
 export function nixString(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$\{/g, '\\${')}"`
@@ -61,7 +67,7 @@ export async function nixEvalJson<T>(
   installable: string,
   opts: NixCallOptions & { apply?: string }
 ): Promise<T> {
-  const argv = ['nix', 'eval', '--json', installable]
+  const argv = [...NIX, 'eval', '--json', installable]
   if (opts.apply) argv.push('--apply', opts.apply)
   const result = await run(argv, {
     timeoutMs: opts.timeoutMs ?? HOUR,
@@ -80,7 +86,7 @@ export async function nixEvalJsonOptional<T>(
   installable: string,
   opts: NixCallOptions & { apply?: string }
 ): Promise<T | undefined> {
-  const argv = ['nix', 'eval', '--json', installable]
+  const argv = [...NIX, 'eval', '--json', installable]
   if (opts.apply) argv.push('--apply', opts.apply)
   const result = await run(argv, {
     timeoutMs: opts.timeoutMs ?? HOUR,
@@ -110,7 +116,7 @@ export async function nixBuild(
   opts: NixCallOptions & { extraArgs?: string[] }
 ): Promise<BuildResult[]> {
   const argv = [
-    'nix',
+    ...NIX,
     'build',
     '--json',
     '--no-link',
@@ -146,7 +152,7 @@ export async function nixBuild(
 
 /** `nix flake check --keep-going`; never throws on a failed check, the caller reads the result. */
 export async function nixFlakeCheck(flake: string, opts: NixCallOptions): Promise<RunResult> {
-  return run(['nix', 'flake', 'check', '--keep-going', '--print-build-logs', flake], {
+  return run([...NIX, 'flake', 'check', '--keep-going', '--print-build-logs', flake], {
     timeoutMs: opts.timeoutMs ?? 6 * HOUR,
     cwd: opts.cwd,
     logger: opts.logger,
@@ -168,7 +174,7 @@ export async function nixFlakeMetadata(
   flake: string,
   opts: NixCallOptions
 ): Promise<FlakeMetadata> {
-  const result = await run(['nix', 'flake', 'metadata', '--json', flake], {
+  const result = await run([...NIX, 'flake', 'metadata', '--json', flake], {
     timeoutMs: opts.timeoutMs ?? 10 * MINUTE,
     cwd: opts.cwd,
     logger: opts.logger,
@@ -185,4 +191,82 @@ export async function nixFlakeMetadata(
         ? parsed.resolvedUrl
         : flake
   return { path, url, locks: parsed.locks }
+}
+
+/**
+ * `nix copy` between stores: `from` and `to` are store URLs (`file:///dir?compression=zstd`,
+ * `ssh-ng://root@web1`, a local chroot store `/tmp/store`); either may be left out for the local
+ * store. `noCheckSigs` accepts unsigned paths (our own builds, carried through a cache we wrote).
+ */
+export async function nixCopy(
+  paths: string[],
+  opts: NixCallOptions & {
+    from?: string
+    to?: string
+    noCheckSigs?: boolean
+    substituteOnDestination?: boolean
+  }
+): Promise<RunResult> {
+  const argv: string[] = [...NIX, 'copy']
+  if (opts.from) argv.push('--from', opts.from)
+  if (opts.to) argv.push('--to', opts.to)
+  if (opts.noCheckSigs) argv.push('--no-check-sigs')
+  if (opts.substituteOnDestination) argv.push('--substitute-on-destination')
+  argv.push(...paths)
+  return run(argv, {
+    timeoutMs: opts.timeoutMs ?? 2 * HOUR,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    host: opts.host,
+    phase: opts.phase ?? 'copy',
+    what: opts.what ?? `copying ${paths.join(' ')}`,
+    onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
+}
+
+/**
+ * Whether each store path is valid (present and registered) in a store (the local one unless
+ * `store` is given). One `nix path-info` process; never throws for an invalid path.
+ */
+export async function nixPathsValid(
+  paths: string[],
+  opts: NixCallOptions & { store?: string }
+): Promise<Map<string, boolean>> {
+  const out = new Map<string, boolean>(paths.map(p => [p, false]))
+  if (paths.length === 0) return out
+  const argv: string[] = [...NIX, 'path-info', '--json']
+  if (opts.store) argv.push('--store', opts.store)
+  argv.push(...paths)
+  const result = await run(argv, {
+    timeoutMs: opts.timeoutMs ?? 10 * MINUTE,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    check: false,
+    env: opts.env
+  })
+  if (result.exitCode !== 0) {
+    // Nix stops at the first invalid path ("path '…' is not valid"): ask one at a time.
+    if (paths.length > 1) {
+      for (const p of paths) out.set(p, (await nixPathsValid([p], opts)).get(p) ?? false)
+      return out
+    }
+    if (/is not valid|does not exist|not a valid store path/i.test(result.stderr)) return out
+    throw commandFailed(result, {
+      what: opts.what ?? `checking ${paths[0]}`,
+      host: opts.host,
+      phase: opts.phase ?? 'closure',
+      timeoutMs: opts.timeoutMs ?? 10 * MINUTE
+    })
+  }
+  // Old shape: an array of { path, valid? }; new shape: an object keyed by path (null = invalid).
+  const data = parseJson<unknown>(result.stdout, 'nix path-info', opts)
+  if (Array.isArray(data)) {
+    for (const item of data as { path?: string; valid?: boolean }[])
+      if (item.path && out.has(item.path)) out.set(item.path, item.valid !== false)
+  } else if (data && typeof data === 'object') {
+    for (const [k, v] of Object.entries(data as Record<string, unknown>))
+      if (out.has(k)) out.set(k, v !== null)
+  }
+  return out
 }

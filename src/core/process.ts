@@ -243,3 +243,120 @@ export function killAll(signal: NodeJS.Signals = 'SIGTERM'): void {
     }
   }
 }
+
+/** A command that keeps running while the caller works (e.g. an ssh session holding a lock). */
+export interface LongRunning {
+  /** Resolves with the first stdout line that satisfies `predicate`, or null if the process ends first or `timeoutMs` passes. */
+  waitForLine(predicate: (line: string) => boolean, timeoutMs: number): Promise<string | null>
+  /** Closes its standard input (the polite way to end an ssh session). */
+  closeInput(): void
+  /** Ends it (its process group). */
+  kill(signal?: NodeJS.Signals): void
+  /** Resolves when it has exited. */
+  done: Promise<RunResult>
+  lines: string[]
+}
+
+/**
+ * Starts `argv` with its standard input kept open. Same rules as `run`: argv only, a timeout
+ * (the longest it may live), output scrubbed of secrets.
+ */
+export function startProcess(argv: readonly string[], options: Pick<RunOptions, 'timeoutMs' | 'env' | 'logger' | 'cwd'>): LongRunning {
+  if (!(options.timeoutMs > 0)) throw new Error('startProcess: a timeout is required')
+  options.logger?.debug(`$ ${formatArgv(argv)} &`)
+  const env: Record<string, string> = {}
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  const started = Date.now()
+  const child = spawn(argv[0], argv.slice(1), { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+  const lines: string[] = []
+  const waiters: { predicate: (l: string) => boolean; resolve: (l: string | null) => void }[] = []
+  let stdout = ''
+  let stderr = ''
+  let pending = ''
+  let exited = false
+  let timedOut = false
+  child.stdin.on('error', () => {})
+  child.stdout.on('data', (c: Buffer) => {
+    const text = c.toString('utf8')
+    stdout += text
+    pending += text
+    let i
+    while ((i = pending.indexOf('\n')) >= 0) {
+      const line = secrets.scrub(pending.slice(0, i))
+      pending = pending.slice(i + 1)
+      lines.push(line)
+      for (const w of [...waiters]) {
+        if (w.predicate(line)) {
+          waiters.splice(waiters.indexOf(w), 1)
+          w.resolve(line)
+        }
+      }
+    }
+  })
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
+  const pid = child.pid
+  if (pid) running.add(pid)
+  const killGroup = (signal: NodeJS.Signals) => {
+    if (!pid || exited) return
+    try {
+      process.kill(-pid, signal)
+    } catch {
+      /* gone */
+    }
+  }
+  const timer = setTimeout(() => {
+    timedOut = true
+    killGroup('SIGTERM')
+  }, options.timeoutMs)
+  timer.unref()
+  const done = new Promise<RunResult>(resolve => {
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      if (exited) return
+      exited = true
+      clearTimeout(timer)
+      if (pid) running.delete(pid)
+      for (const w of waiters.splice(0)) w.resolve(null)
+      resolve({
+        argv: [...argv],
+        exitCode,
+        signal,
+        stdout: secrets.scrub(stdout),
+        stderr: secrets.scrub(stderr),
+        durationMs: Date.now() - started,
+        timedOut
+      })
+    }
+    child.on('close', finish)
+    child.on('error', () => finish(127, null))
+  })
+  return {
+    lines,
+    done,
+    waitForLine(predicate, timeoutMs) {
+      const found = lines.find(predicate)
+      if (found !== undefined) return Promise.resolve(found)
+      if (exited) return Promise.resolve(null)
+      return new Promise(resolve => {
+        const w = { predicate, resolve }
+        waiters.push(w)
+        setTimeout(() => {
+          const i = waiters.indexOf(w)
+          if (i >= 0) {
+            waiters.splice(i, 1)
+            resolve(null)
+          }
+        }, timeoutMs).unref()
+      })
+    },
+    closeInput() {
+      child.stdin.end()
+    },
+    kill(signal = 'SIGTERM') {
+      killGroup(signal)
+    }
+  }
+}

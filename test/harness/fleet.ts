@@ -107,9 +107,13 @@ const HOST_ENV: Record<string, string | undefined> = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 }
 
-const HOST_NIX_CONF = ['experimental-features = nix-command flakes', 'sandbox = false', 'substituters =', 'warn-dirty = false', ''].join(
-  '\n'
-)
+const HOST_NIX_CONF = [
+  'experimental-features = nix-command flakes',
+  'sandbox = false',
+  'substituters =',
+  'warn-dirty = false',
+  ''
+].join('\n')
 
 /**
  * The anchor: bind-mounts the host's directories, records its pid, then waits for the owner (the
@@ -139,11 +143,16 @@ exit 0
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
-async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<boolean>
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await probe()) return
-    if (Date.now() > deadline) throw new Error(`fleet: timed out after ${timeoutMs} ms waiting for ${what}`)
+    if (Date.now() > deadline)
+      throw new Error(`fleet: timed out after ${timeoutMs} ms waiting for ${what}`)
     await sleep(50)
   }
 }
@@ -288,13 +297,18 @@ class Host implements SimHost {
   }
 
   async stopSsh(): Promise<void> {
-    await this.exec(['sh', '-c', 'pid=$(cat /run/sshd.pid 2>/dev/null) && kill "$pid"; rm -f /run/sshd.pid'])
+    await this.exec([
+      'sh',
+      '-c',
+      'pid=$(cat /run/sshd.pid 2>/dev/null) && kill "$pid"; rm -f /run/sshd.pid'
+    ])
     await waitFor(`sshd on ${this.name} to stop`, 10_000, async () => !(await this.sshAlive()))
   }
 
   async startSsh(): Promise<void> {
     const r = await this.exec(['/usr/sbin/sshd', '-f', this.sshdConfigPath])
-    if (r.code !== 0) throw new Error(`fleet: sshd on ${this.name} did not start: ${r.stderr.trim()}`)
+    if (r.code !== 0)
+      throw new Error(`fleet: sshd on ${this.name} did not start: ${r.stderr.trim()}`)
     await waitFor(`sshd on ${this.name}`, 10_000, () => this.sshAlive())
   }
 
@@ -309,18 +323,23 @@ function randomOctet(min: number, max: number): number {
 }
 
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
-  if (process.getuid?.() !== 0) throw new Error('fleet: the simulated fleet needs root (mount namespaces, sshd on port 22)')
+  if (process.getuid?.() !== 0)
+    throw new Error('fleet: the simulated fleet needs root (mount namespaces, sshd on port 22)')
   const names = opts.hosts
-  if (names.length === 0 || names.length > 200) throw new Error('fleet: give between 1 and 200 hosts')
-  for (const n of names) if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(n)) throw new Error(`fleet: bad host name '${n}'`)
+  if (names.length === 0 || names.length > 200)
+    throw new Error('fleet: give between 1 and 200 hosts')
+  for (const n of names)
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(n)) throw new Error(`fleet: bad host name '${n}'`)
   if (new Set(names).size !== names.length) throw new Error('fleet: host names must be distinct')
 
   const createdDir = opts.dir === undefined
   const dir = opts.dir ? resolve(opts.dir) : await fs.mkdtemp(join(tmpdir(), 'nix-deploy-fleet-'))
   for (const hidden of ['/nix', '/run', '/root', '/etc/nix']) {
-    if (dir === hidden || dir.startsWith(hidden + '/')) throw new Error(`fleet: the fleet directory cannot be under ${hidden}`)
+    if (dir === hidden || dir.startsWith(hidden + '/'))
+      throw new Error(`fleet: the fleet directory cannot be under ${hidden}`)
   }
-  if (/\s/.test(dir)) throw new Error('fleet: the fleet directory cannot contain spaces (NIX_SSHOPTS splits on them)')
+  if (/\s/.test(dir))
+    throw new Error('fleet: the fleet directory cannot contain spaces (NIX_SSHOPTS splits on them)')
   await fs.mkdir(dir, { recursive: true, mode: 0o755 })
 
   // 127.A.B.x: A.B random per fleet, x per host.
@@ -386,9 +405,15 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       const h = typeof host === 'string' ? fleet.host(host) : host
       await fleet.copyTo(h, [toplevel])
       const set = await h.exec(['nix-env', '-p', '/nix/var/nix/profiles/system', '--set', toplevel])
-      if (set.code !== 0) throw new Error(`fleet: setting the system profile on ${h.name} failed: ${set.stderr.trim()}`)
+      if (set.code !== 0)
+        throw new Error(
+          `fleet: setting the system profile on ${h.name} failed: ${set.stderr.trim()}`
+        )
       const sw = await h.exec([`${toplevel}/bin/switch-to-configuration`, 'switch'])
-      if (sw.code !== 0) throw new Error(`fleet: switch-to-configuration on ${h.name} exited ${sw.code}: ${sw.stderr.trim()}`)
+      if (sw.code !== 0)
+        throw new Error(
+          `fleet: switch-to-configuration on ${h.name} exited ${sw.code}: ${sw.stderr.trim()}`
+        )
       return sw
     },
     async stop(): Promise<void> {
@@ -413,7 +438,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
 
   try {
     // One client key pair per fleet.
-    await sh(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'fleet-client', '-f', privateKeyPath], 'generating the client key')
+    await sh(
+      ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'fleet-client', '-f', privateKeyPath],
+      'generating the client key'
+    )
     const clientPub = (await fs.readFile(privateKeyPath + '.pub', 'utf8')).trim()
     fleet.privateKey = await fs.readFile(privateKeyPath, 'utf8')
 
@@ -435,7 +463,10 @@ async function startHost(h: Host, clientPub: string): Promise<string> {
   await fs.chmod(join(h.dir, 'root'), 0o700)
   await fs.writeFile(join(h.dir, 'etc-nix/nix.conf'), HOST_NIX_CONF)
   const hostKey = join(h.dir, 'ssh/ssh_host_ed25519_key')
-  await sh(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `root@${h.name}`, '-f', hostKey], `generating ${h.name}'s host key`)
+  await sh(
+    ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `root@${h.name}`, '-f', hostKey],
+    `generating ${h.name}'s host key`
+  )
   await fs.writeFile(join(h.dir, 'ssh/authorized_keys'), clientPub + '\n', { mode: 0o600 })
   await fs.writeFile(join(h.dir, 'run/sim/address'), h.address + '\n')
   await fs.writeFile(join(h.dir, 'run/sim/hostname'), h.name + '\n')
@@ -466,10 +497,25 @@ async function startHost(h: Host, clientPub: string): Promise<string> {
     ].join('\n')
   )
 
-  const anchor = spawn('unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', ANCHOR_SCRIPT, 'anchor', h.dir, String(process.pid)], {
-    detached: true,
-    stdio: 'ignore'
-  })
+  const anchor = spawn(
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      '/bin/sh',
+      '-c',
+      ANCHOR_SCRIPT,
+      'anchor',
+      h.dir,
+      String(process.pid)
+    ],
+    {
+      detached: true,
+      stdio: 'ignore'
+    }
+  )
   anchor.unref()
   let anchorExited = false
   anchor.once('exit', () => {
@@ -479,12 +525,15 @@ async function startHost(h: Host, clientPub: string): Promise<string> {
   h.anchorPid = anchor.pid
   const pidFile = join(h.dir, 'anchor.pid')
   await waitFor(`the namespace of ${h.name}`, 10_000, async () => {
-    if (anchorExited) throw new Error(`fleet: the namespace of ${h.name} failed to start (mount --bind)`)
+    if (anchorExited)
+      throw new Error(`fleet: the namespace of ${h.name} failed to start (mount --bind)`)
     return exists(pidFile)
   })
-  if (Number((await fs.readFile(pidFile, 'utf8')).trim()) !== anchor.pid) throw new Error(`fleet: unexpected anchor pid for ${h.name}`)
+  if (Number((await fs.readFile(pidFile, 'utf8')).trim()) !== anchor.pid)
+    throw new Error(`fleet: unexpected anchor pid for ${h.name}`)
   const ns = await mountNs(anchor.pid)
-  if (!ns || ns === (await mountNs('self'))) throw new Error(`fleet: ${h.name} has no mount namespace of its own`)
+  if (!ns || ns === (await mountNs('self')))
+    throw new Error(`fleet: ${h.name} has no mount namespace of its own`)
   h.ns = ns
 
   await h.startSsh()
@@ -529,14 +578,19 @@ const GIT_ENV: Record<string, string | undefined> = {
 }
 
 async function git(repo: string, args: string[]): Promise<string> {
-  const r = await run(['git', '-C', repo, ...args], { timeoutMs: 60_000, env: GIT_ENV, what: `git ${args[0]}` })
+  const r = await run(['git', '-C', repo, ...args], {
+    timeoutMs: 60_000,
+    env: GIT_ENV,
+    what: `git ${args[0]}`
+  })
   return r.stdout.trim()
 }
 
 async function writeFiles(root: string, files: Record<string, string | null>): Promise<void> {
   for (const [rel, content] of Object.entries(files)) {
     const target = resolve(root, rel)
-    if (!target.startsWith(root + '/')) throw new Error(`makeFlakeRepo: '${rel}' is outside the repository`)
+    if (!target.startsWith(root + '/'))
+      throw new Error(`makeFlakeRepo: '${rel}' is outside the repository`)
     if (content === null) await fs.rm(target, { force: true, recursive: true })
     else {
       await fs.mkdir(dirname(target), { recursive: true })
@@ -549,14 +603,20 @@ async function writeFiles(root: string, files: Record<string, string | null>): P
  * Creates a git repository holding `lib/` (the fixture library) and `files` (e.g. `flake.nix`
  * doing `import ./lib`), committed with a fixed identity and date.
  */
-export async function makeFlakeRepo(files: Record<string, string>, opts: FlakeRepoOptions = {}): Promise<FlakeRepo> {
+export async function makeFlakeRepo(
+  files: Record<string, string>,
+  opts: FlakeRepoOptions = {}
+): Promise<FlakeRepo> {
   const path = opts.dir ? resolve(opts.dir) : await fs.mkdtemp(join(tmpdir(), 'nix-deploy-flake-'))
   await fs.mkdir(path, { recursive: true })
   if (opts.withLib !== false) await fs.cp(FIXTURES_LIB, join(path, 'lib'), { recursive: true })
   await writeFiles(path, files)
   await git(path, ['-c', 'init.defaultBranch=main', 'init', '-q'])
   let counter = 0
-  const commit = async (changes: Record<string, string | null>, message?: string): Promise<string> => {
+  const commit = async (
+    changes: Record<string, string | null>,
+    message?: string
+  ): Promise<string> => {
     await writeFiles(path, changes)
     await git(path, ['add', '-A'])
     await git(path, ['commit', '-q', '--allow-empty', '-m', message ?? `change ${++counter}`])
@@ -573,7 +633,11 @@ export async function makeFlakeRepo(files: Record<string, string>, opts: FlakeRe
 
 /** Builds an installable (no result link) and returns its output path. */
 export async function nixBuild(installable: string, timeoutMs = 600_000): Promise<string> {
-  const r = await run(['nix', 'build', '--json', '--no-link', installable], { timeoutMs, env: nixEnv(), what: `building ${installable}` })
+  const r = await run(['nix', 'build', '--json', '--no-link', installable], {
+    timeoutMs,
+    env: nixEnv(),
+    what: `building ${installable}`
+  })
   const parsed = JSON.parse(r.stdout) as Array<{ outputs: Record<string, string> }>
   const out = parsed[0]?.outputs.out
   if (!out) throw new Error(`nixBuild: no output path for ${installable}`)
@@ -588,6 +652,10 @@ export function buildToplevel(flake: string, host: string): Promise<string> {
 /** Evaluates a flake attribute as JSON (`apply`: a Nix function applied to it first). */
 export async function nixEvalJson<T = unknown>(installable: string, apply?: string): Promise<T> {
   const argv = ['nix', 'eval', '--json', installable, ...(apply ? ['--apply', apply] : [])]
-  const r = await run(argv, { timeoutMs: 120_000, env: nixEnv(), what: `evaluating ${installable}` })
+  const r = await run(argv, {
+    timeoutMs: 120_000,
+    env: nixEnv(),
+    what: `evaluating ${installable}`
+  })
   return JSON.parse(r.stdout) as T
 }

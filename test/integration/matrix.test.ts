@@ -118,7 +118,7 @@ describe('matrix action', () => {
       // Both evaluations (now and at the revision) are single nix processes, not one per host.
       const evals = run.stdout
         .split('\n')
-        .filter(l => l.includes('$ nix eval') && l.includes('drvPath'))
+        .filter(l => /^::debug::\$ nix .*\beval --json\b/.test(l) && l.includes('drvPath'))
       expect(evals).toHaveLength(2)
     } finally {
       r2.remove()

@@ -16,6 +16,8 @@ import { execFileSync } from 'node:child_process'
 import { ActionError } from '../../src/core/errors.js'
 import {
   OUTPUT_SUFFIX,
+  closureOf,
+  queryClosures,
   packageName,
   parseDrvName,
   parsePathInfo,
@@ -175,6 +177,24 @@ describe('parsePathInfo: every shape Nix has printed', () => {
   })
 })
 
+describe('closureOf', () => {
+  const x = (name: string) => `/nix/store/${'x'.repeat(32)}-${name}`
+  const infos: PathInfo[] = [
+    { path: x('a'), narSize: 1, references: [x('b')] },
+    { path: x('b'), narSize: 1, references: [x('b'), x('c')] },
+    { path: x('c'), narSize: 1, references: [] },
+    { path: x('d'), narSize: 1, references: [x('a')] }
+  ]
+  it('walks the references from the root, cycles included', () => {
+    expect(closureOf(x('a'), infos)!.map(i => i.path)).toEqual([x('a'), x('b'), x('c')])
+    expect(closureOf(x('d'), infos)!).toHaveLength(4)
+  })
+  it('is undefined when the root or a reference is missing', () => {
+    expect(closureOf(x('z'), infos)).toBeUndefined()
+    expect(closureOf(x('a'), infos.slice(0, 2))).toBeUndefined()
+  })
+})
+
 describe('package names', () => {
   const cases: [string, string, string, string][] = [
     // base name, name, version, output
@@ -315,6 +335,22 @@ describe('queryClosure against the real store', () => {
       .split('\n')
       .map(Number)
     expect(infos.map(i => i.narSize)).toEqual(sizes)
+  })
+
+  it('reads several closures with one nix process, each walked from its root', async () => {
+    const whole = canonical(await queryClosure(top, { timeoutMs: 60_000, env: NIX_ENV }))
+    const b = whole.find(i => storePathName(i.path) === 'closure-test-b-2.0-bin')!
+    const [c1, c2] = await queryClosures([b.path, top], { timeoutMs: 60_000, env: NIX_ENV })
+    expect(canonical(c2)).toEqual(whole)
+    expect(canonical(c1).map(i => storePathName(i.path))).toEqual(
+      canonical(await queryClosure(b.path, { timeoutMs: 60_000, env: NIX_ENV })).map(i =>
+        storePathName(i.path)
+      )
+    )
+    expect(c1.map(i => storePathName(i.path)).sort()).toEqual([
+      'closure-test-a-1.0',
+      'closure-test-b-2.0-bin'
+    ])
   })
 
   it('the nix-store fallback reads the same closure', async () => {

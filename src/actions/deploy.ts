@@ -1,0 +1,106 @@
+/** The `deploy` action (and the root action): health-gated deploy with automatic rollback. */
+import fs from 'node:fs'
+import path from 'node:path'
+import * as core from '@actions/core'
+import { deployCommand, deployFailure, rollbackCommand } from '../commands/deploy.js'
+import { renderDeployMarkdown } from '../core/deploy/render.js'
+import { resultRecord } from '../core/deploy/types.js'
+import { ActionError } from '../core/errors.js'
+import { restoreClosure } from './actions-cache.js'
+import { DeploymentRecorder } from './deployments.js'
+import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
+
+const SSH_DIR_STATE = 'ssh-dir'
+
+/** Secrets-holding steps refuse to start on a fork's pull request, which gets no secrets. */
+export function refuseForkPullRequest(action: string): void {
+  const eventPath = process.env.GITHUB_EVENT_PATH
+  if (!eventPath || !/^pull_request/.test(process.env.GITHUB_EVENT_NAME ?? '')) return
+  try {
+    const payload = JSON.parse(fs.readFileSync(eventPath, 'utf8')) as {
+      pull_request?: { head?: { repo?: { full_name?: string; fork?: boolean } | null }; base?: { repo?: { full_name?: string } } }
+    }
+    const head = payload.pull_request?.head?.repo
+    const base = payload.pull_request?.base?.repo
+    if (head && (head.fork === true || (head.full_name && base?.full_name && head.full_name !== base.full_name))) {
+      throw new ActionError(
+        `${action} does not run on a pull request from a fork: it needs SSH secrets, which GitHub does not give to fork pull requests; deploy after merging (or use the workflow_run pattern for reports).`
+      )
+    }
+  } catch (err) {
+    if (err instanceof ActionError) throw err
+  }
+}
+
+function tempRoot(): string {
+  return path.join(process.env.RUNNER_TEMP || '/tmp', 'nix-deploy')
+}
+
+export async function runDeploy(): Promise<void> {
+  await runAction('deploy', async log => {
+    refuseForkPullRequest('deploy')
+    const environment = input('environment')
+    const token = input('github-token')
+    const recorder = environment ? new DeploymentRecorder(token, environment, log) : null
+    const run = await deployCommand(
+      { get: input, cwd: workspace(), logger: log },
+      {
+        tempRoot: tempRoot(),
+        onSession: dir => core.saveState(SSH_DIR_STATE, dir),
+        ensureLocal: async (storePath, host) => {
+          const r = await restoreClosure(storePath, { logger: log, host })
+          return r.status === 'present' || r.status === 'restored'
+        },
+        onHostStart: recorder ? (host, storePath) => recorder.start(host, storePath) : undefined,
+        onHostDone: recorder ? r => recorder.finish(r) : undefined
+      }
+    )
+    const single = run.results.length === 1 ? run.results[0] : null
+    setOutputs({
+      status: run.status,
+      'store-path': single?.storePath ?? '',
+      'previous-store-path': single?.previousStorePath ?? '',
+      results: JSON.stringify(run.results.map(resultRecord))
+    })
+    await writeSummary(
+      renderDeployMarkdown(run.results, {
+        title: `Deploy (${run.mode}${run.results.length > 1 ? `, ${run.strategy.kind === 'waves' ? `waves:${run.strategy.waves}` : run.strategy.kind}` : ''}): ${run.status}`,
+        waves: run.waves,
+        haltedAtWave: run.haltedAtWave
+      })
+    )
+    const failure = deployFailure(run.results)
+    if (failure) core.setFailed(failure)
+  })
+}
+
+export async function runRollback(): Promise<void> {
+  await runAction('rollback', async log => {
+    refuseForkPullRequest('rollback')
+    const run = await rollbackCommand(
+      { get: input, cwd: workspace(), logger: log },
+      { tempRoot: tempRoot(), onSession: dir => core.saveState(SSH_DIR_STATE, dir) }
+    )
+    const single = run.results.length === 1 ? run.results[0] : null
+    setOutputs({
+      status: run.status,
+      'store-path': single?.activeStorePath ?? '',
+      results: JSON.stringify(run.results.map(resultRecord))
+    })
+    await writeSummary(renderDeployMarkdown(run.results, { title: `Rollback: ${run.status}` }))
+    const failure = deployFailure(run.results.filter(r => r.status === 'failed'), 'rollback')
+    if (failure) core.setFailed(failure)
+  })
+}
+
+/** The post step: removes the SSH folder (key, known_hosts) even after a failure or a cancel. */
+export async function removeSshFolder(): Promise<void> {
+  const dir = core.getState(SSH_DIR_STATE)
+  if (!dir) return
+  if (!/nix-deploy-ssh-[A-Za-z0-9]+$/.test(dir)) {
+    core.warning(`Not removing '${dir}': it is not an SSH folder this action made.`)
+    return
+  }
+  fs.rmSync(dir, { recursive: true, force: true })
+  core.info('Removed the SSH key folder.')
+}

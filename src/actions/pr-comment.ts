@@ -1,0 +1,349 @@
+/**
+ * The sticky pull request comment over the GitHub REST API (@actions/github). The format and
+ * the merging are `src/core/sticky-comment.ts`; this file finds the comment, writes it and makes
+ * sure no host's section is lost when many matrix jobs write at once.
+ *
+ * GitHub has no conditional update for comments, so concurrency is handled optimistically:
+ * read, merge your section, write, wait a moment, read back; if your section is not there (a
+ * writer that read before you wrote has overwritten it) or there are two sticky comments (two
+ * writers created the first one at once), do it again after a random, growing delay. The oldest
+ * sticky comment is the one every writer keeps (all writers pick the same one); the sections of
+ * any newer duplicate are merged into it and the duplicate is deleted. A writer checks its own
+ * section in the oldest comment, so a section that was only in a deleted duplicate is written
+ * again by its own job.
+ *
+ * The comment is a convenience and the job summary is the record: nothing here throws. A token
+ * without write access (a pull request from a fork) gives `skipped-no-permission` and a warning;
+ * anything else that goes wrong gives `failed` and one sentence, and the caller decides.
+ */
+import { readFileSync } from 'node:fs'
+import { getOctokit } from '@actions/github'
+import { ActionError, describeError } from '../core/errors.js'
+import type { Logger } from '../core/log.js'
+import {
+  commentMarker,
+  fitComment,
+  isSameOrNewer,
+  isStickyComment,
+  mergeSections,
+  parseComment,
+  sectionKey,
+  type HostSection
+} from '../core/sticky-comment.js'
+
+export interface UpsertOptions {
+  token: string
+  owner: string
+  repo: string
+  /** The pull request's number (its issue number). */
+  issue: number
+  section: HostSection
+  /** The run's page, where the job summaries hold the full detail. */
+  summaryUrl?: string
+  /** Keeps a separate comment per id (two workflows commenting on the same pull request). */
+  commentId?: string
+  logger: Logger
+  /** The REST API's URL (default GITHUB_API_URL, then https://api.github.com). */
+  baseUrl?: string
+  /** The comment's heading. */
+  title?: string
+  /** Longest body (default GitHub's 65,536 characters). */
+  maxChars?: number
+  /** Read-merge-write rounds before giving up (default 8). */
+  maxAttempts?: number
+  /** Random delay before a new round, ms: from `min` up to a ceiling that doubles each round, at most `max` (default 200-2000). */
+  retryDelayMs?: { min: number; max: number }
+  /**
+   * Wait between writing and reading back, ms. Another writer that read the comment before our
+   * write lands its (stale) write within its own read-to-write time; reading back after that
+   * catches it. Default: twice our own read-to-write time, at least 1 s, at most 5 s.
+   */
+  settleMs?: number
+  /** Timeout of each request, ms (default 30 s). */
+  requestTimeoutMs?: number
+}
+
+export interface UpsertResult {
+  status: 'written' | 'skipped-no-permission' | 'failed'
+  commentUrl?: string
+  message?: string
+}
+
+type Octokit = ReturnType<typeof getOctokit>
+
+interface StickyComment {
+  id: number
+  body: string
+  html_url: string
+}
+
+/** An Octokit error's HTTP status and message, without depending on its class. */
+function httpError(err: unknown): { status?: number; message: string; rateLimited: boolean } {
+  const e = err as {
+    status?: unknown
+    message?: unknown
+    response?: { headers?: Record<string, unknown> }
+  }
+  const status = typeof e?.status === 'number' ? e.status : undefined
+  const message = typeof e?.message === 'string' ? e.message.split('\n')[0] : String(err)
+  const headers = e?.response?.headers ?? {}
+  const rateLimited =
+    status === 429 ||
+    (status === 403 &&
+      (String(headers['x-ratelimit-remaining']) === '0' || /rate limit/i.test(message)))
+  return { status, message, rateLimited }
+}
+
+type Step = 'list' | 'create' | 'update' | 'delete'
+
+class NoPermission extends Error {}
+class Fatal extends Error {}
+
+/** Sorts a failed request into: no permission (stop, warn), fatal (stop, fail) or worth retrying. */
+function classify(err: unknown, step: Step): Error {
+  // Not a request that failed: a mistake in what was asked (an ActionError) or a bug.
+  if (err instanceof ActionError) return new Fatal(err.message)
+  const { status, message, rateLimited } = httpError(err)
+  if (rateLimited) return new Error(`GitHub's rate limit was hit (${message})`)
+  if (status === 403) return new NoPermission(`${status} ${message}`)
+  // A 404 on a comment we just listed: another writer deleted it as a duplicate. Elsewhere, the
+  // pull request is not visible to the token.
+  if (status === 404)
+    return step === 'update'
+      ? new Error('the comment was deleted meanwhile')
+      : new NoPermission(`${status} ${message}`)
+  if (status === 401) return new Fatal(`GitHub refused the token (401 ${message})`)
+  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409) {
+    return new Fatal(
+      `GitHub answered ${status} ${message} to ${step === 'list' ? 'listing the comments' : `the ${step} of the comment`}`
+    )
+  }
+  return new Error(status === undefined ? message : `${status} ${message}`)
+}
+
+const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms))
+
+/**
+ * Puts `section` into the pull request's sticky comment (creating the comment if there is none)
+ * and checks it stayed there. Never throws.
+ */
+export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> {
+  const where = `${opts.owner}/${opts.repo}#${opts.issue}`
+  const what = `${opts.section.host} (${opts.section.kind})`
+  const log = opts.logger
+  const maxAttempts = Math.max(1, opts.maxAttempts ?? 8)
+  const delay = opts.retryDelayMs ?? { min: 200, max: 2000 }
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000
+  const key = sectionKey(opts.section)
+
+  let gh: Octokit
+  try {
+    commentMarker(opts.commentId) // refuses an id that cannot be a marker, before any request
+    gh = getOctokit(opts.token, {
+      baseUrl: (opts.baseUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(
+        /\/+$/,
+        ''
+      )
+    })
+  } catch (err) {
+    return failed(log, where, describeError(err).replace(/\.$/, ''))
+  }
+  const request = () => ({ signal: AbortSignal.timeout(timeoutMs) })
+  const base = { owner: opts.owner, repo: opts.repo }
+
+  /** Every sticky comment (with our id) on the pull request, oldest first, all pages. */
+  const listSticky = async (): Promise<StickyComment[]> => {
+    const all = await gh.paginate(gh.rest.issues.listComments, {
+      ...base,
+      issue_number: opts.issue,
+      per_page: 100,
+      request: request()
+    })
+    return all
+      .filter(c => isStickyComment(c.body, opts.commentId))
+      .map(c => ({ id: c.id, body: c.body ?? '', html_url: c.html_url }))
+      .sort((a, b) => a.id - b.id)
+  }
+
+  let lastProblem = ''
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    if (attempt > 1) {
+      const ceiling = Math.min(delay.max, delay.min * 2 ** (attempt - 1))
+      await sleep(delay.min + Math.random() * Math.max(0, ceiling - delay.min))
+    }
+    let step: Step = 'list'
+    try {
+      const started = Date.now()
+      const sticky = await listSticky()
+      const merged = mergeSections(
+        ...sticky.map(c => parseComment(c.body, { id: opts.commentId })?.sections ?? []),
+        [opts.section]
+      )
+      const fitted = fitComment(merged, {
+        maxChars: opts.maxChars,
+        summaryUrl: opts.summaryUrl,
+        title: opts.title,
+        id: opts.commentId
+      })
+      if (fitted.dropped.includes(key)) {
+        return failed(
+          log,
+          where,
+          `the comment has no room left for ${what} among ${merged.length} sections; its detail is in the job summary`
+        )
+      }
+
+      // Write into the oldest sticky comment, or create the first one.
+      let target: StickyComment
+      if (sticky.length === 0) {
+        step = 'create'
+        const { data } = await gh.rest.issues.createComment({
+          ...base,
+          issue_number: opts.issue,
+          body: fitted.body,
+          request: request()
+        })
+        target = { id: data.id, body: data.body ?? '', html_url: data.html_url }
+      } else {
+        target = sticky[0]
+        if (target.body !== fitted.body) {
+          step = 'update'
+          await gh.rest.issues.updateComment({
+            ...base,
+            comment_id: target.id,
+            body: fitted.body,
+            request: request()
+          })
+        }
+      }
+      // Newer duplicates: their sections are in what was just written.
+      step = 'delete'
+      for (const extra of sticky.slice(1)) {
+        try {
+          await gh.rest.issues.deleteComment({ ...base, comment_id: extra.id, request: request() })
+          log.debug(`Deleted duplicate sticky comment ${extra.id} on ${where}.`)
+        } catch (err) {
+          if (httpError(err).status !== 404) throw err // 404: another writer deleted it first
+        }
+      }
+
+      // Read back once any writer that read before our write has had time to write.
+      await sleep(opts.settleMs ?? Math.min(5000, Math.max(1000, 2 * (Date.now() - started))))
+      step = 'list'
+      const after = await listSticky()
+      const kept =
+        after[0] &&
+        parseComment(after[0].body, { id: opts.commentId })?.sections.find(
+          s => sectionKey(s) === key
+        )
+      if (kept && isSameOrNewer(kept, opts.section) && after.length === 1) {
+        log.info(
+          `Wrote ${what} into the pull request comment on ${where}${attempt > 1 ? ` (attempt ${attempt})` : ''}: ${after[0].html_url}`
+        )
+        return { status: 'written', commentUrl: after[0].html_url }
+      }
+      lastProblem =
+        after.length === 0
+          ? 'the comment was deleted meanwhile'
+          : !kept || !isSameOrNewer(kept, opts.section)
+            ? 'another job overwrote the section'
+            : `${after.length} sticky comments exist`
+      log.debug(
+        `Pull request comment on ${where}, attempt ${attempt}: ${lastProblem}; trying again.`
+      )
+    } catch (err) {
+      const problem = classify(err, step)
+      if (problem instanceof NoPermission) {
+        const message =
+          `Cannot write the pull request comment on ${where}: the token has no write access to it (${problem.message}), ` +
+          'as for a pull request from a fork. The diff is in the job summary. To comment on pull requests from forks, ' +
+          'post the comment from a workflow triggered by `workflow_run`, whose token can write.'
+        log.warning(message)
+        return { status: 'skipped-no-permission', message }
+      }
+      if (problem instanceof Fatal) return failed(log, where, problem.message)
+      lastProblem = problem.message
+      log.debug(
+        `Pull request comment on ${where}, attempt ${attempt}: ${lastProblem}; trying again.`
+      )
+    }
+  }
+  return failed(log, where, `gave up after ${maxAttempts} attempts (last: ${lastProblem})`)
+}
+
+function failed(log: Logger, where: string, reason: string): UpsertResult {
+  const message = `The pull request comment on ${where} was not updated: ${reason}. The diff is in the job summary.`
+  log.warning(message)
+  return { status: 'failed', message }
+}
+
+/**
+ * The pull request an event is about, from the event payload (GITHUB_EVENT_PATH):
+ * `pull_request`, `pull_request_target` and the review events carry it; `issue_comment` on a
+ * pull request too; a `workflow_run` event has it in `workflow_run.pull_requests[0]` (GitHub
+ * leaves that empty for runs from forks). Anything else, or a payload that cannot be read or is
+ * not shaped as expected, gives null: not a pull request, no comment, no error. A caller that was
+ * explicitly asked for a comment should say so in a notice.
+ */
+export function pullRequestFromEvent(
+  eventPath: string,
+  eventName: string
+): { owner: string; repo: string; number: number } | null {
+  let payload: Record<string, unknown>
+  try {
+    payload = JSON.parse(readFileSync(eventPath, 'utf8')) as Record<string, unknown>
+  } catch {
+    return null
+  }
+  if (!payload || typeof payload !== 'object') return null
+  const obj = (v: unknown): Record<string, unknown> | undefined =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
+
+  let number: unknown
+  switch (eventName) {
+    case 'pull_request':
+    case 'pull_request_target':
+    case 'pull_request_review':
+    case 'pull_request_review_comment':
+      number = obj(payload.pull_request)?.number ?? payload.number
+      break
+    case 'issue_comment': {
+      const issue = obj(payload.issue)
+      if (!issue || !obj(issue.pull_request)) return null
+      number = issue.number
+      break
+    }
+    case 'workflow_run': {
+      const prs = obj(payload.workflow_run)?.pull_requests
+      number = Array.isArray(prs) ? obj(prs[0])?.number : undefined
+      break
+    }
+    default:
+      return null
+  }
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) return null
+
+  // The comment goes to the repository the workflow runs in (the pull request's base).
+  const repository = obj(payload.repository)
+  let owner = obj(repository?.owner)?.login
+  let repo = repository?.name
+  if (
+    (typeof owner !== 'string' || typeof repo !== 'string') &&
+    typeof repository?.full_name === 'string'
+  ) {
+    ;[owner, repo] = repository.full_name.split('/')
+  }
+  if (typeof owner !== 'string' || typeof repo !== 'string' || !owner || !repo) return null
+  return { owner, repo, number }
+}
+
+/** The run's page (`${GITHUB_SERVER_URL}/${repo}/actions/runs/${id}`), where the job summaries are. */
+export function runSummaryUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const server = (env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, '')
+  if (!env.GITHUB_REPOSITORY || !env.GITHUB_RUN_ID) return undefined
+  const attempt =
+    env.GITHUB_RUN_ATTEMPT && env.GITHUB_RUN_ATTEMPT !== '1'
+      ? `/attempts/${env.GITHUB_RUN_ATTEMPT}`
+      : ''
+  return `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${attempt}`
+}

@@ -1,0 +1,253 @@
+/**
+ * deploy and rollback: inputs to a plan, hosts to results. The GitHub adapter and the terminal
+ * command both call these; the adapter adds the Actions cache and deployment records as hooks.
+ */
+import os from 'node:os'
+import { ActionError } from '../core/errors.js'
+import { readInventory, requireTarget, type HostInfo } from '../core/flake.js'
+import { parseHealthChecks } from '../core/health-config.js'
+import { parseBool, parseEnum, parseFlakeRef, parseList, parsePositiveInt, parseSeconds, parseStorePath, parseStrategy, type Strategy } from '../core/inputs.js'
+import { assertFlakeExists } from '../core/local-flake.js'
+import { nixBuild, nixPathsValid, toplevelInstallable } from '../core/nix.js'
+import { parseSelector, selectHosts } from '../core/selector.js'
+import { SshSession, type Remote } from '../core/ssh.js'
+import { parseTarget, validateHostName } from '../core/target.js'
+import { deployHost } from '../core/deploy/deploy-host.js'
+import { rollbackHost, parseRollbackTo } from '../core/deploy/rollback-host.js'
+import { rollout, mapLimit, type RollbackScope, type RolloutResult } from '../core/deploy/rollout.js'
+import type { DeployMode, HostResult, HostStatus } from '../core/deploy/types.js'
+import { sshSettingsFromInputs } from './ssh-inputs.js'
+import type { CommandContext } from './types.js'
+
+export interface DeployHooks {
+  /** Makes `storePath` valid in the local store (e.g. from the Actions cache); true when it is. */
+  ensureLocal?: (storePath: string, host: string) => Promise<boolean>
+  onHostStart?: (host: string, storePath: string) => Promise<void>
+  onHostDone?: (result: HostResult) => Promise<void>
+  /** Where the SSH folder goes (RUNNER_TEMP on GitHub); `onSession` learns it, for the post step. */
+  tempRoot?: string
+  onSession?: (dir: string) => void
+  terminal?: boolean
+}
+
+export interface DeployRun extends RolloutResult {
+  status: HostStatus | 'deployed'
+  mode: DeployMode
+  strategy: Strategy
+}
+
+interface Selected {
+  hosts: string[]
+  inventory: Map<string, HostInfo> | null
+}
+
+/** host | hosts | on: exactly one. */
+async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): Promise<Selected> {
+  const host = ctx.get('host')
+  const hosts = ctx.get('hosts')
+  const on = ctx.get('on')
+  const given = [host && 'host', hosts && 'hosts', on && 'on'].filter(Boolean)
+  if (given.length === 0) throw new ActionError("Input 'host', 'hosts' or 'on' is required: which hosts to deploy.", { input: 'host' })
+  if (given.length > 1) throw new ActionError(`Inputs ${given.map(g => `'${g}'`).join(' and ')} were both given: use one of host, hosts and on.`, { input: String(given[1]) })
+  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  let inventory: Map<string, HostInfo> | null = null
+  if (needInventory || !host) {
+    assertFlakeExists(flake, ctx.cwd)
+    const list = await ctx.logger.group('Reading the hosts of the flake', () => readInventory(flake, { logger: ctx.logger, cwd: ctx.cwd }))
+    inventory = new Map(list.map(h => [h.name, h]))
+  }
+  let names: string[]
+  if (host) names = [validateHostName(host, "Input 'host'")]
+  else if (hosts) names = parseList(hosts).map(h => validateHostName(h, "Input 'hosts'"))
+  else names = selectHosts(parseSelector(on), [...(inventory as Map<string, HostInfo>).values()].map(h => ({ name: h.name, tags: h.tags })))
+  if (inventory) {
+    const missing = names.filter(n => !inventory!.has(n))
+    if (missing.length) {
+      const known = [...inventory.keys()]
+      throw new ActionError(
+        `Input '${host ? 'host' : 'hosts'}': the flake has no host ${missing.map(m => `'${m}'`).join(', ')} (it has ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''}).`,
+        { input: host ? 'host' : 'hosts' }
+      )
+    }
+  }
+  if (names.length === 0) throw new ActionError("No host to deploy: the selection is empty.", { input: 'on' })
+  return { hosts: [...new Set(names)], inventory }
+}
+
+function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
+  const targetInput = ctx.get('target')
+  if (targetInput && sel.hosts.length > 1) throw new ActionError("Input 'target' names one host's address: use it with 'host', not with 'hosts' or 'on'.", { input: 'target' })
+  const out = new Map<string, Remote>()
+  for (const h of sel.hosts) {
+    const info = sel.inventory?.get(h)
+    if (targetInput) out.set(h, { host: h, target: parseTarget(targetInput, "input 'target'"), hostOptions: info?.sshOptions ?? [] })
+    else out.set(h, { host: h, target: requireTarget(info as HostInfo), hostOptions: info?.sshOptions ?? [] })
+  }
+  return out
+}
+
+/** The store path each host should run: the `store-path` input, or a build (one nix process). */
+async function storePaths(ctx: CommandContext, hosts: string[], hooks: DeployHooks): Promise<Map<string, string>> {
+  const given = ctx.get('store-path')
+  const out = new Map<string, string>()
+  if (given) {
+    if (hosts.length > 1) throw new ActionError("Input 'store-path' is one host's system: use it with 'host'.", { input: 'store-path' })
+    const p = parseStorePath('store-path', given)
+    const valid = (await nixPathsValid([p], { logger: ctx.logger })).get(p)
+    if (!valid && !(await hooks.ensureLocal?.(p, hosts[0]))) {
+      throw new ActionError(
+        `Input 'store-path': ${p} is not in this runner's Nix store${hooks.ensureLocal ? ' nor in the Actions cache' : ''}; build it in this job or keep it with the build action's cache: true.`,
+        { input: 'store-path', host: hosts[0], phase: 'resolve' }
+      )
+    }
+    out.set(hosts[0], p)
+    return out
+  }
+  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const built = await ctx.logger.group(`Building ${hosts.length} system(s)`, () =>
+    nixBuild(
+      hosts.map(h => toplevelInstallable(flake, h)),
+      { cwd: ctx.cwd, logger: ctx.logger, phase: 'build', what: `building ${hosts.join(', ')}`, onStderrLine: l => ctx.logger.info(l) }
+    )
+  )
+  hosts.forEach((h, i) => out.set(h, built[i].outputs.out))
+  return out
+}
+
+function overall(results: HostResult[]): DeployRun['status'] {
+  if (results.some(r => r.status === 'failed')) return 'failed'
+  if (results.some(r => r.status === 'rolled-back')) return 'rolled-back'
+  if (results.some(r => r.status === 'skipped')) return 'failed'
+  if (results.every(r => r.status === 'unchanged')) return 'unchanged'
+  return 'deployed'
+}
+
+function holder(): string {
+  const run = process.env.GITHUB_RUN_ID
+  return run
+    ? `run ${run} of ${process.env.GITHUB_REPOSITORY ?? 'a repository'} (${process.env.GITHUB_SERVER_URL ?? 'https://github.com'}/${process.env.GITHUB_REPOSITORY}/actions/runs/${run}), since ${new Date().toISOString()}`
+    : `nix-deploy by ${os.userInfo().username}@${os.hostname()}, since ${new Date().toISOString()}`
+}
+
+export async function deployCommand(ctx: CommandContext, hooks: DeployHooks = {}): Promise<DeployRun> {
+  const mode = parseEnum('mode', ctx.get('mode'), ['switch', 'boot', 'test'] as const, 'switch')
+  const reboot = parseBool('reboot', ctx.get('reboot'), false)
+  if (reboot && mode !== 'boot') throw new ActionError("Input 'reboot' goes with mode: boot (switch and test activate without a reboot).", { input: 'reboot' })
+  if (reboot) throw new ActionError("Input 'reboot': rebooting into the new generation is not supported by this version; use mode: boot and reboot the host yourself.", { input: 'reboot' })
+  const healthChecks = parseHealthChecks(ctx.get('health-checks'))
+  const healthTimeout = parseSeconds('health-timeout', ctx.get('health-timeout'), 120, { min: 1, max: 3600 })
+  const confirmTimeout = parseSeconds('confirm-timeout', ctx.get('confirm-timeout'), 60, { min: 5, max: 3600 })
+  const activationTimeout = parseSeconds('activation-timeout', ctx.get('activation-timeout'), 600, { min: 10, max: 6 * 3600 })
+  const rollbackOn = parseBool('rollback', ctx.get('rollback'), true)
+  const maxParallel = parsePositiveInt('max-parallel', ctx.get('max-parallel'), 10, { max: 256 })
+  const strategy = parseStrategy(ctx.get('strategy'))
+  const rollbackScope = parseEnum('rollback-scope', ctx.get('rollback-scope'), ['fleet', 'host'] as const, 'fleet') as RollbackScope
+  const substitute = parseBool('substitute-on-target', ctx.get('substitute-on-target'), true)
+  const ssh = sshSettingsFromInputs(ctx.get, { terminal: hooks.terminal })
+
+  const needInventory = !(ctx.get('host') && ctx.get('target') && ctx.get('store-path'))
+  const sel = await selectDeployHosts(ctx, needInventory)
+  const remoteOf = remotes(ctx, sel)
+  const session = SshSession.create(ssh, hooks.tempRoot)
+  hooks.onSession?.(session.dir)
+  try {
+    const paths = await storePaths(ctx, sel.hosts, hooks)
+    const who = holder()
+    const result = await rollout({
+      hosts: sel.hosts,
+      strategy,
+      maxParallel,
+      rollbackScope,
+      logger: ctx.logger,
+      deploy: async host => {
+        const storePath = paths.get(host) as string
+        await hooks.onHostStart?.(host, storePath)
+        const r = await ctx.logger.group(`Deploying ${host}`, () =>
+          deployHost({
+            session,
+            remote: remoteOf.get(host) as Remote,
+            storePath,
+            mode,
+            healthChecks,
+            healthTimeoutSeconds: healthTimeout,
+            confirmTimeoutSeconds: confirmTimeout,
+            rollback: rollbackOn,
+            substituteOnTarget: substitute,
+            activationTimeoutSeconds: activationTimeout,
+            holder: who,
+            logger: ctx.logger,
+            onPhase: (h, p) => ctx.logger.info(`${h}: ${p}…`)
+          })
+        )
+        if (r.error) ctx.logger.error(r.error)
+        await hooks.onHostDone?.(r)
+        return r
+      },
+      revert: async r =>
+        rollbackHost({
+          session,
+          remote: remoteOf.get(r.host) as Remote,
+          to: { kind: 'store-path', storePath: r.previousStorePath as string },
+          healthChecks,
+          healthTimeoutSeconds: healthTimeout,
+          activationTimeoutSeconds: activationTimeout,
+          holder: who,
+          logger: ctx.logger
+        })
+    })
+    return { ...result, status: overall(result.results), mode, strategy }
+  } finally {
+    session.dispose()
+  }
+}
+
+export interface RollbackRun {
+  results: HostResult[]
+  status: 'rolled-back' | 'unchanged' | 'failed'
+}
+
+export async function rollbackCommand(ctx: CommandContext, hooks: DeployHooks = {}): Promise<RollbackRun> {
+  const to = parseRollbackTo(ctx.get('to'))
+  const healthChecks = parseHealthChecks(ctx.get('health-checks'))
+  const healthTimeout = parseSeconds('health-timeout', ctx.get('health-timeout'), 120, { min: 1, max: 3600 })
+  const activationTimeout = parseSeconds('activation-timeout', ctx.get('activation-timeout'), 600, { min: 10, max: 6 * 3600 })
+  const maxParallel = parsePositiveInt('max-parallel', ctx.get('max-parallel'), 10, { max: 256 })
+  const ssh = sshSettingsFromInputs(ctx.get, { terminal: hooks.terminal })
+  const sel = await selectDeployHosts(ctx, !(ctx.get('host') && ctx.get('target')))
+  const remoteOf = remotes(ctx, sel)
+  const session = SshSession.create(ssh, hooks.tempRoot)
+  hooks.onSession?.(session.dir)
+  try {
+    const who = holder()
+    const results = await mapLimit(sel.hosts, maxParallel, host =>
+      ctx.logger.group(`Rolling back ${host}`, async () => {
+        const r = await rollbackHost({
+          session,
+          remote: remoteOf.get(host) as Remote,
+          to,
+          healthChecks,
+          healthTimeoutSeconds: healthTimeout,
+          activationTimeoutSeconds: activationTimeout,
+          holder: who,
+          logger: ctx.logger
+        })
+        if (r.error) ctx.logger.error(r.error)
+        await hooks.onHostDone?.(r)
+        return r
+      })
+    )
+    const status = results.some(r => r.status === 'failed') ? 'failed' : results.every(r => r.status === 'unchanged') ? 'unchanged' : 'rolled-back'
+    return { results, status }
+  } finally {
+    session.dispose()
+  }
+}
+
+/** One sentence for a failed run (the first failing host's). */
+export function deployFailure(results: HostResult[], action = 'deploy'): string | null {
+  const bad = results.filter(r => r.status === 'failed' || r.status === 'rolled-back')
+  if (bad.length === 0) return null
+  const first = bad[0]
+  const more = bad.length > 1 ? ` (${bad.length} hosts did not deploy: ${bad.map(b => `${b.host} ${b.status}`).join(', ')})` : ''
+  return `${action}: ${first.error ?? `Host ${first.host} ${first.status}.`}${more}`
+}

@@ -1,0 +1,171 @@
+/**
+ * `dry-activate`: what activating a host's new system would do, asked of the host itself. Reads
+ * the inputs, finds the host's SSH destination (the `target` input, else the flake's data), takes
+ * the system from `store-path` or builds the host's toplevel, then runs the engine
+ * (`src/core/dry-activate.ts`). The GitHub side is `src/actions/dry-activate.ts`; the terminal
+ * side is `src/cli.ts`.
+ */
+import os from 'node:os'
+import { buildOne, hostTarget, requireHost, requireLocalPath, someNames } from '../core/build.js'
+import { dryActivate, type DryActivateReport } from '../core/dry-activate.js'
+import { ActionError } from '../core/errors.js'
+import { readInventory, requireTarget } from '../core/flake.js'
+import { parseBool, parseFlakeRef, parsePositiveInt, parseStorePath } from '../core/inputs.js'
+import { assertFlakeExists } from '../core/local-flake.js'
+import { SshSession, type Remote } from '../core/ssh.js'
+import { parseTarget, validateHostName } from '../core/target.js'
+import { sshSettingsFromInputs } from './ssh-inputs.js'
+import type { CommandContext } from './types.js'
+
+/** The inputs (and terminal options) this command reads. */
+export const DRY_ACTIVATE_OPTIONS = [
+  'flake',
+  'host',
+  'store-path',
+  'target',
+  'substitute-on-target',
+  'activation-timeout',
+  'ssh-private-key',
+  'ssh-known-hosts',
+  'ssh-accept-new-host-keys',
+  'ssh-options',
+  'sudo'
+] as const
+
+export interface DryActivateRun {
+  flake: string
+  host: string
+  remote: Remote
+  storePath: string
+  /** The system was built here (no `store-path` input). */
+  built: boolean
+  report: DryActivateReport
+}
+
+export interface DryActivateCommandOptions {
+  /** Where the SSH session's private folder goes (RUNNER_TEMP in the action). */
+  tempRoot?: string
+  /** Run from a terminal: the user's own known_hosts may be used. */
+  terminal?: boolean
+  /** Called with the SSH session's folder as soon as it exists (the action saves it for its post step). */
+  onSession?: (dir: string) => void
+  /**
+   * Makes a given `store-path` valid in the local store, or throws a sentence naming the input.
+   * The action restores it from the Actions cache; the default requires it to be there.
+   */
+  ensureLocal?: (storePath: string, host: string) => Promise<void>
+  /** Each line of the build log. */
+  onLogLine?: (line: string) => void
+}
+
+/** Where the host is: the `target` input, else the flake's data (deploy-rs, colmena, networking). */
+async function resolveRemote(ctx: CommandContext, flake: string, host: string): Promise<Remote> {
+  const targetInput = ctx.get('target')
+  if (targetInput)
+    return { host, target: parseTarget(targetInput, "input 'target'"), hostOptions: [] }
+  const inventory = await ctx.logger.group(`Reading the hosts of ${flake}`, () =>
+    readInventory(flake, { cwd: ctx.cwd, logger: ctx.logger })
+  )
+  const info = inventory.find(h => h.name === host)
+  if (!info) {
+    throw new ActionError(
+      `Host ${host} does not exist in the flake '${flake}'; its hosts are ${someNames(inventory.map(h => h.name))}.`,
+      { host, input: 'host', phase: 'evaluate' }
+    )
+  }
+  return { host, target: requireTarget(info), hostOptions: info.sshOptions }
+}
+
+export async function dryActivateCommand(
+  ctx: CommandContext,
+  opts: DryActivateCommandOptions = {}
+): Promise<DryActivateRun> {
+  const log = ctx.logger
+  // Every input is checked before anything slow happens.
+  const hostInput = ctx.get('host')
+  if (!hostInput)
+    throw new ActionError("Input 'host' is required (a nixosConfigurations attribute name).", {
+      input: 'host'
+    })
+  const host = validateHostName(hostInput, "input 'host'")
+  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const storePathInput = ctx.get('store-path')
+  const givenPath = storePathInput ? parseStorePath('store-path', storePathInput) : null
+  const substituteOnTarget = parseBool(
+    'substitute-on-target',
+    ctx.get('substitute-on-target'),
+    true
+  )
+  const timeoutSeconds = parsePositiveInt(
+    'activation-timeout',
+    ctx.get('activation-timeout'),
+    600,
+    { min: 1, max: 24 * 3600 }
+  )
+  const settings = sshSettingsFromInputs(ctx.get, { terminal: opts.terminal })
+  // The flake is needed unless both the system and the destination are given.
+  const needFlake = !givenPath || !ctx.get('target')
+  if (needFlake) assertFlakeExists(flake, ctx.cwd)
+
+  // The SSH material exists from here on: removed in `finally`, and by the action's post step.
+  // Created first, so missing known hosts or a malformed key fail before any evaluation.
+  const session = SshSession.create(settings, opts.tempRoot ?? os.tmpdir())
+  opts.onSession?.(session.dir)
+  try {
+    const remote = await resolveRemote(ctx, flake, host)
+    if (!givenPath && ctx.get('target')) {
+      await requireHost(flake, host, `in the flake '${flake}'`, {
+        cwd: ctx.cwd,
+        logger: log,
+        input: 'host'
+      })
+    }
+    let storePath: string
+    if (givenPath) {
+      storePath = givenPath
+      if (opts.ensureLocal) await opts.ensureLocal(storePath, host)
+      else await requireLocalPath(storePath, 'store-path', { logger: log, host })
+    } else {
+      const built = await log.group(`Building ${host}`, () =>
+        buildOne(hostTarget(flake, host), {
+          cwd: ctx.cwd,
+          logger: log,
+          onLogLine: opts.onLogLine ?? (l => log.info(l))
+        })
+      )
+      storePath = built.storePath
+      log.info(`Built ${storePath} in ${(built.durationMs / 1000).toFixed(1)} s.`)
+    }
+    const report = await log.group(`Dry-activating ${storePath} on ${host}`, () =>
+      dryActivate({
+        session,
+        remote,
+        storePath,
+        logger: log,
+        substituteOnTarget,
+        timeoutSeconds,
+        onPhase: phase => log.debug(`${host}: ${phase}`)
+      })
+    )
+    return { flake, host, remote, storePath, built: !givenPath, report }
+  } finally {
+    session.dispose()
+  }
+}
+
+/** The action's outputs (report-file added by the adapter). */
+export function dryActivateOutputs(report: DryActivateReport): Record<string, string> {
+  return {
+    'units-stop': JSON.stringify(report.stop),
+    'units-restart': JSON.stringify(report.restart),
+    'units-reload': JSON.stringify(report.reload),
+    'units-start': JSON.stringify(report.start),
+    'units-not-restarted': JSON.stringify(report.notStopped),
+    'units-new': JSON.stringify(report.newUnits),
+    'restart-systemd': String(report.restartSystemd),
+    'reboot-required': String(report.rebootRequired),
+    'store-path': report.storePath,
+    'current-system': report.currentSystem ?? '',
+    changed: String(report.changed)
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The shell scripts the deploy runs on a host. Each is a constant of the suite: nothing from an
+ * input or the flake is ever pasted into them. Values reach them only as positional arguments
+ * ($1, $2, …), each quoted for the remote shell by `remoteScript`.
+ *
+ * State lives in /run/nix-deploy (tmpfs: gone at reboot, like the generation it guards):
+ *   lock, lock.info                 the host lock (flock) and who holds it
+ *   armed-ID, deadline-ID           when the watchdog was armed, and the current deadline (epoch s)
+ *   confirm-ID                      the deployment was confirmed: the watchdog stands down
+ *   switch-ID.log/.exit/.end        a detached activation's output, exit code and end time
+ *   rollback-ID.log/.exit           the watchdog's rollback, when it fired
+ *   watchdog-ID.pid, wd-ID.lock     the detached watchdog, and the lock that orders it with confirm
+ *
+ * Processes that must outlive the SSH connection (the watchdog, the activation) run as transient
+ * systemd units where systemd runs (they leave the session's cgroup), or `setsid` detached
+ * processes elsewhere.
+ */
+
+export const STATE_DIR = '/run/nix-deploy'
+export const SYSTEM_PROFILE = '/nix/var/nix/profiles/system'
+
+/**
+ * Shell function: points the system profile back at the previous generation's own link (the
+ * exact previous generation, same number) and deletes the failed generation the deploy made;
+ * without a usable link, sets the profile to the previous store path (a new generation).
+ * $1 previous toplevel, $2 previous generation link name (system-N-link, may be empty),
+ * $3 "delete" to delete the generation being left (a failed deploy's).
+ */
+const RESTORE_PROFILE = `
+restore_profile() {
+  p=/nix/var/nix/profiles
+  cur=$(readlink "$p/system" 2>/dev/null || true)
+  if [ -n "$2" ] && [ -L "$p/$2" ] && [ "$(readlink -f "$p/$2")" = "$1" ]; then
+    ln -sfn "$2" "$p/system.nix-deploy-tmp" && mv -T "$p/system.nix-deploy-tmp" "$p/system" || return 1
+    if [ "$3" = delete ] && [ -n "$cur" ] && [ "$cur" != "$2" ] && [ "$(readlink -f "$p/$cur")" != "$1" ]; then
+      n=\${cur#system-}; n=\${n%-link}
+      nix-env -p "$p/system" --delete-generations "$n" >/dev/null 2>&1 || true
+    fi
+  else
+    nix-env -p "$p/system" --set "$1" || return 1
+  fi
+}
+`
+
+/** What the host runs now: key=value lines. */
+export const PROBE = `
+cur=$(readlink -f /run/current-system 2>/dev/null || true)
+[ -n "$cur" ] && [ -e "$cur" ] || cur=
+gen=$(readlink ${SYSTEM_PROFILE} 2>/dev/null || true)
+prof=$(readlink -f ${SYSTEM_PROFILE} 2>/dev/null || true)
+boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)
+sd=no; if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then sd=yes; fi
+fl=no; if command -v flock >/dev/null 2>&1; then fl=yes; fi
+want=no; if [ -n "$1" ] && [ -e "$1" ]; then want=yes; fi
+printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want"
+`
+
+/**
+ * Takes the host lock and holds it while this SSH session lives: the runner keeps the session's
+ * input open and closes it when done. If the runner dies, the connection drops, \`cat\` ends and
+ * the kernel releases the lock: a lock cannot outlive its holder. $3 caps its life in seconds.
+ * $1 state dir, $2 holder description, $3 max seconds.
+ */
+export const LOCK = `
+d=$1
+mkdir -p "$d" && chmod 700 "$d" || exit 70
+exec 9>>"$d/lock" || exit 70
+if ! flock -n 9; then
+  echo "nix-deploy-lock-busy $(cat "$d/lock.info" 2>/dev/null | head -c 300 | tr '\\n' ' ')"
+  exit 75
+fi
+printf '%s\\n' "$2" > "$d/lock.info"
+echo nix-deploy-lock-acquired
+timeout "$3" cat > /dev/null
+rm -f "$d/lock.info"
+`
+
+/**
+ * The watchdog: unless confirmed, restores the previous generation once the deadline passes.
+ * Deadline: the one the runner last wrote (deadline-ID), else the activation's end + confirm
+ * timeout, else the arming time + activation timeout + confirm timeout.
+ * $1 state dir, $2 id, $3 confirm timeout, $4 previous toplevel ('' when none), $5 mode,
+ * $6 activation timeout, $7 the previous generation's link name.
+ */
+export const WATCHDOG = RESTORE_PROFILE + `
+d=$1; id=$2
+armed=$(cat "$d/armed-$id" 2>/dev/null || date +%s)
+while :; do
+  [ -e "$d/confirm-$id" ] && exit 0
+  now=$(date +%s)
+  if [ -s "$d/deadline-$id" ]; then deadline=$(cat "$d/deadline-$id")
+  elif [ -s "$d/switch-$id.end" ]; then deadline=$(( $(cat "$d/switch-$id.end") + $3 ))
+  else deadline=$(( armed + $6 + $3 )); fi
+  [ "$now" -ge "$deadline" ] && break
+  sleep 1
+done
+exec 7>"$d/wd-$id.lock"; flock 7
+[ -e "$d/confirm-$id" ] && exit 0
+exec >"$d/rollback-$id.log" 2>&1
+flock -u 7
+echo "nix-deploy: not confirmed by $(date -u +%Y-%m-%dT%H:%M:%SZ); restoring \${4:-nothing}"
+if [ -z "$4" ]; then echo 3 > "$d/rollback-$id.exit"; exit 3; fi
+# Wait for a running activation to end first (it may be the one that cut the connection).
+n=0; while [ -e "$d/switch-$id.log" ] && [ ! -s "$d/switch-$id.exit" ] && [ $n -lt 600 ]; do sleep 1; n=$((n+1)); done
+if [ "$5" != test ]; then restore_profile "$4" "$7" delete || { echo 1 > "$d/rollback-$id.exit"; exit 1; }; fi
+if [ "$5" = boot ]; then act=boot; elif [ "$5" = test ]; then act=test; else act=switch; fi
+"$4/bin/switch-to-configuration" "$act"
+echo $? > "$d/rollback-$id.exit"
+`
+
+/**
+ * Arms the watchdog. $1 state dir, $2 id, $3 confirm timeout, $4 previous, $5 mode,
+ * $6 activation timeout, $7 the watchdog script, $8 the previous generation's link name.
+ */
+export const ARM = `
+d=$1; id=$2; wd=$7
+mkdir -p "$d" && chmod 700 "$d" || exit 70
+rm -f "$d/confirm-$id" "$d/deadline-$id" "$d/rollback-$id.log" "$d/rollback-$id.exit"
+date +%s > "$d/armed-$id"
+if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
+  systemd-run --unit "nix-deploy-watchdog-$id" --collect --quiet --property=Type=exec -- /bin/sh -c "$wd" nix-deploy-watchdog "$1" "$2" "$3" "$4" "$5" "$6" "$8" || exit 71
+else
+  setsid /bin/sh -c "$wd" nix-deploy-watchdog "$1" "$2" "$3" "$4" "$5" "$6" "$8" </dev/null >/dev/null 2>&1 &
+  echo $! > "$d/watchdog-$id.pid"
+fi
+echo armed
+`
+
+/**
+ * Sets the system profile (unless $5 is "no") and runs the toplevel's switch-to-configuration as
+ * a process that outlives this connection, then waits for it and replays its output.
+ * $1 state dir, $2 id, $3 toplevel, $4 action, $5 profile: set (a new generation), keep, or
+ * restore (back to the generation link $7), $6 timeout seconds.
+ */
+export const ACTIVATE = RESTORE_PROFILE + `
+d=$1; id=$2; top=$3; act=$4
+mkdir -p "$d" && chmod 700 "$d" || exit 70
+rm -f "$d/switch-$id.exit" "$d/switch-$id.end"
+: > "$d/switch-$id.log"
+if [ "$5" = set ]; then
+  nix-env -p ${SYSTEM_PROFILE} --set "$top" || { echo "nix-deploy: could not set the system profile" >&2; exit 90; }
+elif [ "$5" = restore ] || [ "$5" = restore-delete ]; then
+  restore_profile "$top" "$7" "\${5#restore-}" || { echo "nix-deploy: could not restore the system profile" >&2; exit 90; }
+fi
+echo "nix-deploy-profile $(readlink ${SYSTEM_PROFILE} 2>/dev/null)"
+job='"$1/bin/switch-to-configuration" "$2" >"$3" 2>&1; rc=$?; date +%s >"$4.end"; echo $rc >"$4.exit"'
+if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
+  systemd-run --unit "nix-deploy-switch-$id" --collect --quiet --property=Type=exec -- /bin/sh -c "$job" nix-deploy-switch "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" || exit 71
+else
+  setsid /bin/sh -c "$job" nix-deploy-switch "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" </dev/null >/dev/null 2>&1 &
+fi
+echo nix-deploy-activation-started
+` + WAIT_BODY()
+
+function WAIT_BODY(): string {
+  return `
+n=0; limit=$(( $6 * 5 ))
+while [ ! -s "$d/switch-$id.exit" ]; do
+  sleep 0.2; n=$((n+1))
+  if [ $n -ge $limit ]; then echo "nix-deploy: activation still running after $6 s" >&2; exit 91; fi
+done
+cat "$d/switch-$id.log" >&2
+exit "$(cat "$d/switch-$id.exit")"
+`
+}
+
+/** Waits for an activation started earlier (after a dropped connection). Same arguments as ACTIVATE. */
+export const WAIT_ACTIVATION = `
+d=$1; id=$2
+[ -e "$d/switch-$id.log" ] || { echo "nix-deploy: no activation $id on this host" >&2; exit 93; }
+` + WAIT_BODY()
+
+/** Pushes the watchdog's deadline to now + $3 seconds. $1 state dir, $2 id. */
+export const EXTEND = `
+d=$1; id=$2
+[ -e "$d/rollback-$id.log" ] && { echo fired; exit 92; }
+echo $(( $(date +%s) + $3 )) > "$d/deadline-$id.tmp" && mv -f "$d/deadline-$id.tmp" "$d/deadline-$id"
+echo extended
+`
+
+/**
+ * Confirms the deployment: the watchdog stands down. Fails (92) when the watchdog already fired.
+ * $1 state dir, $2 id.
+ */
+export const CONFIRM = `
+d=$1; id=$2
+exec 7>"$d/wd-$id.lock"; flock 7
+if [ -e "$d/rollback-$id.log" ]; then echo fired; exit 92; fi
+touch "$d/confirm-$id"
+flock -u 7
+if [ -s "$d/watchdog-$id.pid" ]; then kill "$(cat "$d/watchdog-$id.pid")" 2>/dev/null || true; fi
+if [ -d /run/systemd/system ]; then systemctl stop "nix-deploy-watchdog-$id.service" >/dev/null 2>&1 || true; fi
+rm -f "$d/watchdog-$id.pid" "$d/armed-$id" "$d/deadline-$id" "$d/wd-$id.lock"
+echo confirmed
+`
+
+/**
+ * Stands the watchdog down without confirming (the runner rolls back itself) and says whether it
+ * had already fired: prints "fired <exit code or running>" or "disarmed". $1 state dir, $2 id.
+ */
+export const DISARM = `
+d=$1; id=$2
+exec 7>"$d/wd-$id.lock"; flock 7
+if [ -e "$d/rollback-$id.log" ]; then
+  flock -u 7
+  n=0; while [ ! -s "$d/rollback-$id.exit" ] && [ $n -lt 6000 ]; do sleep 0.1; n=$((n+1)); done
+  echo "fired $(cat "$d/rollback-$id.exit" 2>/dev/null || echo running)"
+  exit 0
+fi
+touch "$d/confirm-$id"
+flock -u 7
+if [ -s "$d/watchdog-$id.pid" ]; then kill "$(cat "$d/watchdog-$id.pid")" 2>/dev/null || true; fi
+if [ -d /run/systemd/system ]; then systemctl stop "nix-deploy-watchdog-$id.service" >/dev/null 2>&1 || true; fi
+echo disarmed
+`
+
+/** The watchdog's rollback log and exit code, when it fired. $1 state dir, $2 id. */
+export const WATCHDOG_STATE = `
+d=$1; id=$2
+if [ -e "$d/rollback-$id.log" ]; then
+  echo "fired=$(cat "$d/rollback-$id.exit" 2>/dev/null || echo running)"
+  sed 's/^/log=/' "$d/rollback-$id.log" | tail -n 20
+else
+  echo fired=no
+fi
+`
+
+/** The system profile's generations: "<number> <store path>" lines. */
+export const GENERATIONS = `
+cd /nix/var/nix/profiles 2>/dev/null || exit 0
+for l in system-*-link; do
+  [ -L "$l" ] || continue
+  n=\${l#system-}; n=\${n%-link}
+  printf '%s %s\\n' "$n" "$(readlink -f "$l")"
+done
+`
