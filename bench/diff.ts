@@ -41,6 +41,23 @@ function median(xs: number[]): number {
 function mib(kib: number): string {
   return `${(kib / 1024).toFixed(1)} MiB`
 }
+/** What `.bench/diff.json` gets (for bench/all.ts and docs/benchmarks.md). */
+const report: {
+  benchmark: string
+  title: string
+  date: string
+  runs: number
+  figures: { name: string; seconds: number }[]
+  notes: string[]
+} = {
+  benchmark: 'diff',
+  title: 'closure diff engine',
+  date: new Date().toISOString(),
+  runs: RUNS,
+  figures: [],
+  notes: []
+}
+
 async function time<T>(fn: () => T | Promise<T>): Promise<[T, number]> {
   const t0 = performance.now()
   const out = await fn()
@@ -197,8 +214,10 @@ async function synthetic(): Promise<void> {
         `summary: ${d.summary}; ${d.packages.length} changed packages; markdown full ${md.length} chars, budgeted ${md65.length} chars`
       )
   }
-  for (const [k, v] of Object.entries(timings))
+  for (const [k, v] of Object.entries(timings)) {
     console.log(`${k.padEnd(13)} median ${ms(median(v))} (min ${ms(Math.min(...v))}, ${RUNS} runs)`)
+    report.figures.push({ name: `synthetic ${n} paths: ${k} (median)`, seconds: median(v) / 1000 })
+  }
   const mem = process.memoryUsage()
   console.log(
     `memory: rss ${formatBytes(mem.rss)} (+${formatBytes(mem.rss - rssBefore)} over the start of this part), heap used ${formatBytes(mem.heapUsed)}, peak rss (maxRSS) ${mib(process.resourceUsage().maxRSS)}`
@@ -371,6 +390,24 @@ async function real(): Promise<void> {
   console.log(
     `ratio: ours takes ${(o / t).toFixed(2)}× the time of nix store diff-closures (${o < t ? 'faster' : 'slower'})`
   )
+  report.figures.push(
+    {
+      name: `real ${nPaths} paths: ours, queryClosures + diffClosures (median)`,
+      seconds: o / 1000
+    },
+    {
+      name: `real ${nPaths} paths: ours, of which the query (median)`,
+      seconds: median(oursQuery) / 1000
+    },
+    {
+      name: `real ${nPaths} paths: ours, two queryClosure in parallel + diff (median)`,
+      seconds: median(oursTwo) / 1000
+    },
+    { name: `real ${nPaths} paths: nix store diff-closures (median)`, seconds: t / 1000 }
+  )
+  report.notes.push(
+    `real pair: ours takes ${(o / t).toFixed(2)}× the time of nix store diff-closures; peak memory of nix store diff-closures ${mib(theirsRss)}, of each nix path-info child ${mib(pathInfoRss)}`
+  )
   console.log(
     `peak memory: nix store diff-closures ${mib(theirsRss)}; ours: node maxRSS ${mib(process.resourceUsage().maxRSS)} (whole benchmark process) + each nix path-info child ${mib(pathInfoRss)}`
   )
@@ -378,3 +415,6 @@ async function real(): Promise<void> {
 
 if (!flag('--real-only')) await synthetic()
 if (!flag('--synthetic-only')) await real()
+mkdirSync(join(process.cwd(), '.bench'), { recursive: true })
+writeFileSync(join(process.cwd(), '.bench', 'diff.json'), JSON.stringify(report, null, 2) + '\n')
+console.log('wrote .bench/diff.json')

@@ -88,5 +88,5 @@ const walk = dir => {
 }
 walk(finalDist)
 console.log(
-  `${path.relative(root, dist) || dist}/: ${stubs.size} entry files + shared bundle, ${(total / 1024).toFixed(0)} KiB in total`
+  `${path.relative(root, finalDist) || finalDist}/: ${stubs.size} entry files + shared bundle, ${(total / 1024).toFixed(0)} KiB in total`
 )

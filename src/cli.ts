@@ -15,6 +15,27 @@ import { ActionError, describeError } from './core/errors.js'
 import { ConsoleLogger } from './core/log.js'
 import { renderCheckText } from './core/render-check.js'
 import { renderMatrixText } from './core/render-matrix.js'
+import { deployCommand, deployFailure, rollbackCommand } from './commands/deploy.js'
+import { renderDeployText } from './core/deploy/render.js'
+import { resultRecord } from './core/deploy/types.js'
+import fs from 'node:fs'
+
+/** The SSH inputs, plus two terminal-only options that read the key and known_hosts from files. */
+const SSH_OPTIONS = [
+  'ssh-private-key',
+  'ssh-private-key-file',
+  'ssh-known-hosts',
+  'ssh-known-hosts-file',
+  'ssh-accept-new-host-keys',
+  'ssh-options',
+  'sudo'
+]
+
+/** `--<input>-file PATH` reads the input from a file (a key on the command line is visible in `ps`). */
+const FILE_OPTIONS: Record<string, string> = {
+  'ssh-private-key-file': 'ssh-private-key',
+  'ssh-known-hosts-file': 'ssh-known-hosts'
+}
 
 interface Command {
   summary: string
@@ -50,18 +71,7 @@ const commands: Record<string, Command> = {
   build: {
     summary:
       "build a host's system (or an installable), with its closure diff against --diff-against",
-    options: [
-      'flake',
-      'host',
-      'installable',
-      'diff-against',
-      'target',
-      'ssh-private-key',
-      'ssh-known-hosts',
-      'ssh-accept-new-host-keys',
-      'ssh-options',
-      'sudo'
-    ],
+    options: ['flake', 'host', 'installable', 'diff-against', 'target', ...SSH_OPTIONS],
     run: async (ctx, json) => {
       // Build logs go to stderr with the other progress lines; stdout holds the result.
       const run = await buildCommand(ctx, { terminal: true })
@@ -90,11 +100,87 @@ const commands: Record<string, Command> = {
   },
   'dry-activate': {
     summary: "copy a host's new system to it and show what activating it would do (units, reboot)",
-    options: [...DRY_ACTIVATE_OPTIONS],
+    options: [...new Set([...DRY_ACTIVATE_OPTIONS, ...SSH_OPTIONS])],
     run: async (ctx, json) => {
       const run = await dryActivateCommand(ctx, { terminal: true })
-      process.stdout.write(json ? JSON.stringify(run.report, null, 2) + '\n' : renderDryActivateText(run.report))
+      process.stdout.write(
+        json ? JSON.stringify(run.report, null, 2) + '\n' : renderDryActivateText(run.report)
+      )
       return 0
+    }
+  },
+  deploy: {
+    summary:
+      'copy, switch, prove the host healthy over a fresh connection, or roll it back by itself',
+    options: [
+      'flake',
+      'host',
+      'hosts',
+      'on',
+      'store-path',
+      'target',
+      ...SSH_OPTIONS,
+      'mode',
+      'reboot',
+      'health-checks',
+      'health-timeout',
+      'confirm-timeout',
+      'activation-timeout',
+      'rollback',
+      'max-parallel',
+      'strategy',
+      'rollback-scope',
+      'substitute-on-target'
+    ],
+    run: async (ctx, json) => {
+      const run = await deployCommand(ctx, { terminal: true })
+      process.stdout.write(
+        json
+          ? JSON.stringify(
+              { status: run.status, results: run.results.map(resultRecord) },
+              null,
+              2
+            ) + '\n'
+          : renderDeployText(run.results) + `status: ${run.status}\n`
+      )
+      const failure = deployFailure(run.results)
+      if (failure) process.stderr.write(`error: ${failure}\n`)
+      return failure ? 1 : 0
+    }
+  },
+  rollback: {
+    summary:
+      'return hosts to the previous generation, a generation number or a store path, then check them',
+    options: [
+      'flake',
+      'host',
+      'hosts',
+      'on',
+      'target',
+      'to',
+      ...SSH_OPTIONS,
+      'health-checks',
+      'health-timeout',
+      'activation-timeout',
+      'max-parallel'
+    ],
+    run: async (ctx, json) => {
+      const run = await rollbackCommand(ctx, { terminal: true })
+      process.stdout.write(
+        json
+          ? JSON.stringify(
+              { status: run.status, results: run.results.map(resultRecord) },
+              null,
+              2
+            ) + '\n'
+          : renderDeployText(run.results) + `status: ${run.status}\n`
+      )
+      const failure = deployFailure(
+        run.results.filter(r => r.status === 'failed'),
+        'rollback'
+      )
+      if (failure) process.stderr.write(`error: ${failure}\n`)
+      return failure ? 1 : 0
     }
   }
 }
@@ -119,13 +205,20 @@ function usage(): string {
     lines.push(`  ${name.padEnd(14)}${c.summary}`)
     lines.push(`  ${''.padEnd(14)}options: ${c.options.map(o => `--${o}`).join(' ')}`)
   }
-  lines.push('', 'Options have the names and meanings of the action inputs (see the README).')
+  lines.push(
+    '',
+    'Options have the names and meanings of the action inputs (see the README); booleans take',
+    'true/false or stand alone (--rollback, --no-rollback). --ssh-private-key-file and',
+    '--ssh-known-hosts-file read those inputs from files. Without --ssh-known-hosts, the',
+    'terminal also trusts your own ~/.ssh/known_hosts. Progress goes to stderr, the result to stdout.'
+  )
   return lines.join('\n') + '\n'
 }
 
 export function parseArgs(
   argv: string[],
-  allowed: string[]
+  allowed: string[],
+  command = ''
 ): { values: Map<string, string>; json: boolean; verbose: boolean } {
   const values = new Map<string, string>()
   let json = false
@@ -148,7 +241,7 @@ export function parseArgs(
       }
       if (!allowed.includes(name))
         throw new ActionError(
-          `Unknown option '--${name}' (expected one of ${allowed.map(o => `--${o}`).join(', ')}).`
+          `Unknown option '--${name}'${command ? ` for '${command}'` : ''} (it takes ${allowed.map(o => `--${o}`).join(', ')}, --json, --verbose).`
         )
       if (value === undefined) {
         if (
@@ -159,6 +252,21 @@ export function parseArgs(
         else if (i + 1 < argv.length) value = argv[++i]
         else throw new ActionError(`Option '--${name}' needs a value.`)
       }
+      const target = FILE_OPTIONS[name]
+      if (target) {
+        if (values.has(target))
+          throw new ActionError(`Give one of '--${target}' and '--${name}', not both.`)
+        try {
+          values.set(target, fs.readFileSync(value, 'utf8'))
+        } catch (err) {
+          throw new ActionError(
+            `Option '--${name}': cannot read '${value}' (${(err as NodeJS.ErrnoException).code ?? String(err)}).`
+          )
+        }
+        continue
+      }
+      if (Object.values(FILE_OPTIONS).includes(name) && values.has(name))
+        throw new ActionError(`Give one of '--${name}' and '--${name}-file', not both.`)
       values.set(name, value)
     } else {
       throw new ActionError(`Unexpected argument '${arg}': options are written --name value.`)
@@ -178,8 +286,21 @@ export async function cli(argv: string[]): Promise<number> {
     process.stderr.write(`error: unknown command '${name}'\n\n${usage()}`)
     return 2
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(
+      `usage: nix-deploy ${name} [--option value ...] [--json] [--verbose]\n${command.summary}\noptions: ${command.options.map(o => `--${o}`).join(' ')}\n`
+    )
+    return 0
+  }
+  let parsed: ReturnType<typeof parseArgs>
   try {
-    const { values, json, verbose } = parseArgs(rest, command.options)
+    parsed = parseArgs(rest, command.options, name)
+  } catch (err) {
+    process.stderr.write(`error: ${describeError(err)}\n`)
+    return 2
+  }
+  try {
+    const { values, json, verbose } = parsed
     const ctx: CommandContext = {
       get: n => (values.get(n) ?? '').trim(),
       cwd: process.cwd(),

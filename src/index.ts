@@ -6,15 +6,16 @@ import { runCheck } from './actions/check.js'
 import { runMatrix } from './actions/matrix.js'
 import { runBuild } from './actions/build.js'
 import { runDiff } from './actions/diff.js'
-import { postDryActivate, runDryActivate } from './actions/dry-activate.js'
-import { removeSshFolder, runDeploy, runRollback } from './actions/deploy.js'
+import { runDryActivate } from './actions/dry-activate.js'
+import { runDeploy, runRollback } from './actions/deploy.js'
+import { removeSshFolder } from './actions/runtime.js'
 
 const actions: Record<string, { main: () => Promise<void>; post?: () => Promise<void> }> = {
   check: { main: runCheck },
   matrix: { main: runMatrix },
   build: { main: runBuild, post: removeSshFolder },
   diff: { main: runDiff },
-  'dry-activate': { main: runDryActivate, post: postDryActivate },
+  'dry-activate': { main: runDryActivate, post: removeSshFolder },
   deploy: { main: runDeploy, post: removeSshFolder },
   rollback: { main: runRollback, post: removeSshFolder }
 }

@@ -16,7 +16,14 @@ import { renderMarkdown } from '../core/render-diff.js'
 import type { HostSection } from '../core/sticky-comment.js'
 import { saveClosure, type SaveResult } from './actions-cache.js'
 import { pullRequestFromEvent, runSummaryUrl, upsertSection } from './pr-comment.js'
-import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
+import {
+  input,
+  rememberSshFolder,
+  runAction,
+  setOutputs,
+  workspace,
+  writeSummary
+} from './runtime.js'
 
 export function runnerTemp(): string {
   return process.env.RUNNER_TEMP || os.tmpdir()
@@ -138,7 +145,7 @@ export async function runBuild(): Promise<void> {
     const run = await buildCommand(
       { get: input, cwd: workspace(), logger: log },
       // The post step (removeSshFolder) removes the SSH folder if the step is cancelled.
-      { tempRoot: runnerTemp(), onSession: dir => core.saveState('ssh-dir', dir) }
+      { tempRoot: runnerTemp(), onSession: rememberSshFolder }
     )
     const files = run.diff ? writeDiffFiles(run.diff, diffDir(), run.label) : null
     setOutputs({ ...buildOutputs(run), ...diffFileOutputs(files) })

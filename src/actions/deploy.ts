@@ -8,9 +8,14 @@ import { resultRecord } from '../core/deploy/types.js'
 import { ActionError } from '../core/errors.js'
 import { restoreClosure } from './actions-cache.js'
 import { DeploymentRecorder } from './deployments.js'
-import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
-
-const SSH_DIR_STATE = 'ssh-dir'
+import {
+  input,
+  rememberSshFolder,
+  runAction,
+  setOutputs,
+  workspace,
+  writeSummary
+} from './runtime.js'
 
 /** Secrets-holding steps refuse to start on a fork's pull request, which gets no secrets. */
 export function refuseForkPullRequest(action: string): void {
@@ -18,11 +23,18 @@ export function refuseForkPullRequest(action: string): void {
   if (!eventPath || !/^pull_request/.test(process.env.GITHUB_EVENT_NAME ?? '')) return
   try {
     const payload = JSON.parse(fs.readFileSync(eventPath, 'utf8')) as {
-      pull_request?: { head?: { repo?: { full_name?: string; fork?: boolean } | null }; base?: { repo?: { full_name?: string } } }
+      pull_request?: {
+        head?: { repo?: { full_name?: string; fork?: boolean } | null }
+        base?: { repo?: { full_name?: string } }
+      }
     }
     const head = payload.pull_request?.head?.repo
     const base = payload.pull_request?.base?.repo
-    if (head && (head.fork === true || (head.full_name && base?.full_name && head.full_name !== base.full_name))) {
+    if (
+      head &&
+      (head.fork === true ||
+        (head.full_name && base?.full_name && head.full_name !== base.full_name))
+    ) {
       throw new ActionError(
         `${action} does not run on a pull request from a fork: it needs SSH secrets, which GitHub does not give to fork pull requests; deploy after merging (or use the workflow_run pattern for reports).`
       )
@@ -46,7 +58,7 @@ export async function runDeploy(): Promise<void> {
       { get: input, cwd: workspace(), logger: log },
       {
         tempRoot: tempRoot(),
-        onSession: dir => core.saveState(SSH_DIR_STATE, dir),
+        onSession: rememberSshFolder,
         ensureLocal: async (storePath, host) => {
           const r = await restoreClosure(storePath, { logger: log, host })
           return r.status === 'present' || r.status === 'restored'
@@ -79,7 +91,7 @@ export async function runRollback(): Promise<void> {
     refuseForkPullRequest('rollback')
     const run = await rollbackCommand(
       { get: input, cwd: workspace(), logger: log },
-      { tempRoot: tempRoot(), onSession: dir => core.saveState(SSH_DIR_STATE, dir) }
+      { tempRoot: tempRoot(), onSession: rememberSshFolder }
     )
     const single = run.results.length === 1 ? run.results[0] : null
     setOutputs({
@@ -88,19 +100,10 @@ export async function runRollback(): Promise<void> {
       results: JSON.stringify(run.results.map(resultRecord))
     })
     await writeSummary(renderDeployMarkdown(run.results, { title: `Rollback: ${run.status}` }))
-    const failure = deployFailure(run.results.filter(r => r.status === 'failed'), 'rollback')
+    const failure = deployFailure(
+      run.results.filter(r => r.status === 'failed'),
+      'rollback'
+    )
     if (failure) core.setFailed(failure)
   })
-}
-
-/** The post step: removes the SSH folder (key, known_hosts) even after a failure or a cancel. */
-export async function removeSshFolder(): Promise<void> {
-  const dir = core.getState(SSH_DIR_STATE)
-  if (!dir) return
-  if (!/nix-deploy-ssh-[A-Za-z0-9]+$/.test(dir)) {
-    core.warning(`Not removing '${dir}': it is not an SSH folder this action made.`)
-    return
-  }
-  fs.rmSync(dir, { recursive: true, force: true })
-  core.info('Removed the SSH key folder.')
 }

@@ -3,7 +3,7 @@
  * in_progress status when its deploy starts and success or failure (linking the run) at the end.
  * A record is a convenience: failures to write one are warnings, never a failed deploy.
  */
-import { getOctokit } from '@actions/github'
+import { octokit } from './octokit.js'
 import { describeError } from '../core/errors.js'
 import type { Logger } from '../core/log.js'
 import type { HostResult } from '../core/deploy/types.js'
@@ -21,7 +21,7 @@ export class DeploymentRecorder {
   ) {}
 
   private client() {
-    return getOctokit(this.token, { baseUrl: this.env.GITHUB_API_URL || 'https://api.github.com' })
+    return octokit(this.token, this.env.GITHUB_API_URL || 'https://api.github.com')
   }
 
   private repo(): { owner: string; repo: string } | null {
@@ -32,14 +32,16 @@ export class DeploymentRecorder {
   private warn(what: string, err: unknown): void {
     if (this.warned) return
     this.warned = true
-    this.logger.warning(`Could not ${what} in environment '${this.environment}': ${describeError(err)} (the deploy itself is not affected; the token needs deployments: write).`)
+    this.logger.warning(
+      `Could not ${what} in environment '${this.environment}': ${describeError(err)} (the deploy itself is not affected; the token needs deployments: write).`
+    )
   }
 
   async start(host: string, storePath: string): Promise<void> {
     const repo = this.repo()
     if (!repo || !this.token) return
     try {
-      const gh = this.client()
+      const gh = await this.client()
       const created = await gh.rest.repos.createDeployment({
         ...repo,
         ref: this.env.GITHUB_SHA || this.env.GITHUB_REF || 'HEAD',
@@ -54,7 +56,13 @@ export class DeploymentRecorder {
       const id = (created.data as { id?: number }).id
       if (typeof id !== 'number') return
       this.ids.set(host, id)
-      await gh.rest.repos.createDeploymentStatus({ ...repo, deployment_id: id, state: 'in_progress', log_url: runSummaryUrl(this.env), description: `Deploying ${host}`.slice(0, 140) })
+      await gh.rest.repos.createDeploymentStatus({
+        ...repo,
+        deployment_id: id,
+        state: 'in_progress',
+        log_url: runSummaryUrl(this.env),
+        description: `Deploying ${host}`.slice(0, 140)
+      })
     } catch (err) {
       this.warn(`record the deployment of ${host}`, err)
     }
@@ -66,12 +74,17 @@ export class DeploymentRecorder {
     if (!repo || id === undefined) return
     const ok = result.status === 'deployed' || result.status === 'unchanged'
     try {
-      await this.client().rest.repos.createDeploymentStatus({
+      await (
+        await this.client()
+      ).rest.repos.createDeploymentStatus({
         ...repo,
         deployment_id: id,
         state: ok ? 'success' : 'failure',
         log_url: runSummaryUrl(this.env),
-        description: (ok ? `${result.host} runs ${result.storePath}` : (result.error ?? `${result.host} ${result.status}`)).slice(0, 140),
+        description: (ok
+          ? `${result.host} runs ${result.storePath}`
+          : (result.error ?? `${result.host} ${result.status}`)
+        ).slice(0, 140),
         auto_inactive: ok
       })
     } catch (err) {

@@ -23,12 +23,17 @@ import {
 import type { HostSection } from '../core/sticky-comment.js'
 import { restoreClosure } from './actions-cache.js'
 import { pullRequestFromEvent, runSummaryUrl, upsertSection } from './pr-comment.js'
-import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
+import {
+  input,
+  rememberSshFolder,
+  runAction,
+  setOutputs,
+  workspace,
+  writeSummary
+} from './runtime.js'
 
 /** The state key holding the SSH session's folder, for the post step. */
-const SSH_DIR_STATE = 'ssh-dir'
 /** Every SSH session folder is named so (see SshSession.create): the post step removes nothing else. */
-const SSH_DIR_PREFIX = 'nix-deploy-ssh-'
 
 function runnerTemp(): string {
   return process.env.RUNNER_TEMP || os.tmpdir()
@@ -131,7 +136,7 @@ export async function runDryActivate(): Promise<void> {
         { get: input, cwd: workspace(), logger: log },
         {
           tempRoot: runnerTemp(),
-          onSession: dir => core.saveState(SSH_DIR_STATE, dir),
+          onSession: rememberSshFolder,
           ensureLocal: async (storePath, h) => {
             const r = await log.group(`Restoring ${storePath}`, () =>
               restoreClosure(storePath, { logger: log, host: h, tempRoot: runnerTemp() })
@@ -160,23 +165,4 @@ export async function runDryActivate(): Promise<void> {
       throw err
     }
   })
-}
-
-/** The post step: removes the SSH session's folder if the main step left it (crash, cancel). */
-export async function postDryActivate(): Promise<void> {
-  const dir = core.getState(SSH_DIR_STATE)
-  if (!dir) return
-  // Only ever a session folder: an absolute path whose name the session gave it.
-  if (!path.isAbsolute(dir) || !path.basename(dir).startsWith(SSH_DIR_PREFIX)) {
-    core.warning(`Not removing ${dir}: it is not an SSH session folder of this action.`)
-    return
-  }
-  try {
-    if (fs.existsSync(dir)) {
-      fs.rmSync(dir, { recursive: true, force: true })
-      core.info(`Removed the SSH session folder ${dir}.`)
-    }
-  } catch (err) {
-    core.warning(`Could not remove the SSH session folder ${dir}: ${(err as Error).message}`)
-  }
 }

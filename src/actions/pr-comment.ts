@@ -17,7 +17,7 @@
  * anything else that goes wrong gives `failed` and one sentence, and the caller decides.
  */
 import { readFileSync } from 'node:fs'
-import { getOctokit } from '@actions/github'
+import { octokit, type Octokit } from './octokit.js'
 import { ActionError, describeError } from '../core/errors.js'
 import type { Logger } from '../core/log.js'
 import {
@@ -68,8 +68,6 @@ export interface UpsertResult {
   commentUrl?: string
   message?: string
 }
-
-type Octokit = ReturnType<typeof getOctokit>
 
 interface StickyComment {
   id: number
@@ -139,12 +137,7 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
   let gh: Octokit
   try {
     commentMarker(opts.commentId) // refuses an id that cannot be a marker, before any request
-    gh = getOctokit(opts.token, {
-      baseUrl: (opts.baseUrl ?? process.env.GITHUB_API_URL ?? 'https://api.github.com').replace(
-        /\/+$/,
-        ''
-      )
-    })
+    gh = await octokit(opts.token, opts.baseUrl)
   } catch (err) {
     return failed(log, where, describeError(err).replace(/\.$/, ''))
   }

@@ -2,6 +2,8 @@
  * The thin layer between the engine and GitHub's runner: inputs, outputs, the job summary,
  * annotations, log groups and the one place where a failure becomes `setFailed`.
  */
+import fs from 'node:fs'
+import path from 'node:path'
 import * as core from '@actions/core'
 import { ActionError, describeError } from '../core/errors.js'
 import type { Annotation, Logger } from '../core/log.js'
@@ -107,6 +109,7 @@ export async function runAction(
   const log = new ActionsLogger()
   const onSignal = (signal: NodeJS.Signals) => {
     killAll('SIGTERM')
+    if (sshFolder) fs.rmSync(sshFolder, { recursive: true, force: true })
     core.setFailed(`The ${name} step was cancelled (${signal}).`)
     process.exit(1)
   }
@@ -143,5 +146,38 @@ function annotateNixErrors(err: unknown, log: ActionsLogger): void {
         column: e.column,
         title: 'Nix evaluation error'
       })
+  }
+}
+
+/** The state key under which an action records its SSH folder for the post step. */
+export const SSH_DIR_STATE = 'ssh-dir'
+
+/** Remembers the run's SSH folder (key, known_hosts) so the post step can remove it. */
+export function rememberSshFolder(dir: string): void {
+  core.saveState(SSH_DIR_STATE, dir)
+  sshFolder = dir
+}
+
+/** The SSH folder of this process, removed at once when the step is cancelled. */
+let sshFolder: string | null = null
+
+/**
+ * The post step of every action that reaches hosts: removes the SSH folder even after a failure,
+ * a crash or a cancel. Only ever a folder the suite made (an absolute path named nix-deploy-ssh-*).
+ */
+export async function removeSshFolder(): Promise<void> {
+  const dir = core.getState(SSH_DIR_STATE)
+  if (!dir) return
+  if (!path.isAbsolute(dir) || !/^nix-deploy-ssh-[A-Za-z0-9]+$/.test(path.basename(dir))) {
+    core.warning(`Not removing '${dir}': it is not an SSH folder this action made.`)
+    return
+  }
+  try {
+    if (fs.existsSync(dir)) {
+      fs.rmSync(dir, { recursive: true, force: true })
+      core.info('Removed the SSH key folder.')
+    }
+  } catch (err) {
+    core.warning(`Could not remove the SSH key folder ${dir}: ${(err as Error).message}`)
   }
 }

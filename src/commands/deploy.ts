@@ -6,15 +6,30 @@ import os from 'node:os'
 import { ActionError } from '../core/errors.js'
 import { readInventory, requireTarget, type HostInfo } from '../core/flake.js'
 import { parseHealthChecks } from '../core/health-config.js'
-import { parseBool, parseEnum, parseFlakeRef, parseList, parsePositiveInt, parseSeconds, parseStorePath, parseStrategy, type Strategy } from '../core/inputs.js'
+import {
+  parseBool,
+  parseEnum,
+  parseFlakeRef,
+  parseList,
+  parsePositiveInt,
+  parseSeconds,
+  parseStorePath,
+  parseStrategy,
+  type Strategy
+} from '../core/inputs.js'
 import { assertFlakeExists } from '../core/local-flake.js'
-import { nixBuild, nixPathsValid, toplevelInstallable } from '../core/nix.js'
+import { attrName, nixBuild, nixEvalJson, nixPathsValid, toplevelInstallable } from '../core/nix.js'
 import { parseSelector, selectHosts } from '../core/selector.js'
 import { SshSession, type Remote } from '../core/ssh.js'
 import { parseTarget, validateHostName } from '../core/target.js'
 import { deployHost } from '../core/deploy/deploy-host.js'
 import { rollbackHost, parseRollbackTo } from '../core/deploy/rollback-host.js'
-import { rollout, mapLimit, type RollbackScope, type RolloutResult } from '../core/deploy/rollout.js'
+import {
+  rollout,
+  mapLimit,
+  type RollbackScope,
+  type RolloutResult
+} from '../core/deploy/rollout.js'
 import type { DeployMode, HostResult, HostStatus } from '../core/deploy/types.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
 import type { CommandContext } from './types.js'
@@ -47,19 +62,32 @@ async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): P
   const hosts = ctx.get('hosts')
   const on = ctx.get('on')
   const given = [host && 'host', hosts && 'hosts', on && 'on'].filter(Boolean)
-  if (given.length === 0) throw new ActionError("Input 'host', 'hosts' or 'on' is required: which hosts to deploy.", { input: 'host' })
-  if (given.length > 1) throw new ActionError(`Inputs ${given.map(g => `'${g}'`).join(' and ')} were both given: use one of host, hosts and on.`, { input: String(given[1]) })
+  if (given.length === 0)
+    throw new ActionError("Input 'host', 'hosts' or 'on' is required: which hosts to deploy.", {
+      input: 'host'
+    })
+  if (given.length > 1)
+    throw new ActionError(
+      `Inputs ${given.map(g => `'${g}'`).join(' and ')} were both given: use one of host, hosts and on.`,
+      { input: String(given[1]) }
+    )
   const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
   let inventory: Map<string, HostInfo> | null = null
   if (needInventory || !host) {
     assertFlakeExists(flake, ctx.cwd)
-    const list = await ctx.logger.group('Reading the hosts of the flake', () => readInventory(flake, { logger: ctx.logger, cwd: ctx.cwd }))
+    const list = await ctx.logger.group('Reading the hosts of the flake', () =>
+      readInventory(flake, { logger: ctx.logger, cwd: ctx.cwd })
+    )
     inventory = new Map(list.map(h => [h.name, h]))
   }
   let names: string[]
   if (host) names = [validateHostName(host, "Input 'host'")]
   else if (hosts) names = parseList(hosts).map(h => validateHostName(h, "Input 'hosts'"))
-  else names = selectHosts(parseSelector(on), [...(inventory as Map<string, HostInfo>).values()].map(h => ({ name: h.name, tags: h.tags })))
+  else
+    names = selectHosts(
+      parseSelector(on),
+      [...(inventory as Map<string, HostInfo>).values()].map(h => ({ name: h.name, tags: h.tags }))
+    )
   if (inventory) {
     const missing = names.filter(n => !inventory!.has(n))
     if (missing.length) {
@@ -70,28 +98,50 @@ async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): P
       )
     }
   }
-  if (names.length === 0) throw new ActionError("No host to deploy: the selection is empty.", { input: 'on' })
+  if (names.length === 0)
+    throw new ActionError('No host to deploy: the selection is empty.', { input: 'on' })
   return { hosts: [...new Set(names)], inventory }
 }
 
 function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
   const targetInput = ctx.get('target')
-  if (targetInput && sel.hosts.length > 1) throw new ActionError("Input 'target' names one host's address: use it with 'host', not with 'hosts' or 'on'.", { input: 'target' })
+  if (targetInput && sel.hosts.length > 1)
+    throw new ActionError(
+      "Input 'target' names one host's address: use it with 'host', not with 'hosts' or 'on'.",
+      { input: 'target' }
+    )
   const out = new Map<string, Remote>()
   for (const h of sel.hosts) {
     const info = sel.inventory?.get(h)
-    if (targetInput) out.set(h, { host: h, target: parseTarget(targetInput, "input 'target'"), hostOptions: info?.sshOptions ?? [] })
-    else out.set(h, { host: h, target: requireTarget(info as HostInfo), hostOptions: info?.sshOptions ?? [] })
+    if (targetInput)
+      out.set(h, {
+        host: h,
+        target: parseTarget(targetInput, "input 'target'"),
+        hostOptions: info?.sshOptions ?? []
+      })
+    else
+      out.set(h, {
+        host: h,
+        target: requireTarget(info as HostInfo),
+        hostOptions: info?.sshOptions ?? []
+      })
   }
   return out
 }
 
 /** The store path each host should run: the `store-path` input, or a build (one nix process). */
-async function storePaths(ctx: CommandContext, hosts: string[], hooks: DeployHooks): Promise<Map<string, string>> {
+async function storePaths(
+  ctx: CommandContext,
+  hosts: string[],
+  hooks: DeployHooks
+): Promise<Map<string, string>> {
   const given = ctx.get('store-path')
   const out = new Map<string, string>()
   if (given) {
-    if (hosts.length > 1) throw new ActionError("Input 'store-path' is one host's system: use it with 'host'.", { input: 'store-path' })
+    if (hosts.length > 1)
+      throw new ActionError("Input 'store-path' is one host's system: use it with 'host'.", {
+        input: 'store-path'
+      })
     const p = parseStorePath('store-path', given)
     const valid = (await nixPathsValid([p], { logger: ctx.logger })).get(p)
     if (!valid && !(await hooks.ensureLocal?.(p, hosts[0]))) {
@@ -104,13 +154,40 @@ async function storePaths(ctx: CommandContext, hosts: string[], hooks: DeployHoo
     return out
   }
   const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  // `nix build --json` does not list its results in the order of the installables: match them by
+  // derivation, evaluated here in the hosts' order (one evaluation for all).
+  const drvs =
+    hosts.length > 1
+      ? await nixEvalJson<string[]>(`${flake}#nixosConfigurations`, {
+          apply: `cs: [ ${hosts.map(h => `cs.${attrName(h)}.config.system.build.toplevel.drvPath`).join(' ')} ]`,
+          cwd: ctx.cwd,
+          logger: ctx.logger,
+          phase: 'build',
+          what: `evaluating the systems of ${hosts.join(', ')}`
+        })
+      : null
   const built = await ctx.logger.group(`Building ${hosts.length} system(s)`, () =>
     nixBuild(
       hosts.map(h => toplevelInstallable(flake, h)),
-      { cwd: ctx.cwd, logger: ctx.logger, phase: 'build', what: `building ${hosts.join(', ')}`, onStderrLine: l => ctx.logger.info(l) }
+      {
+        cwd: ctx.cwd,
+        logger: ctx.logger,
+        phase: 'build',
+        what: `building ${hosts.join(', ')}`,
+        onStderrLine: l => ctx.logger.info(l)
+      }
     )
   )
-  hosts.forEach((h, i) => out.set(h, built[i].outputs.out))
+  const byDrv = new Map(built.map(b => [b.drvPath, b.outputs.out]))
+  hosts.forEach((h, i) => {
+    const path = drvs ? byDrv.get(drvs[i]) : built[0]?.outputs.out
+    if (!path)
+      throw new ActionError(
+        `Host ${h}, phase build: nix build did not report the system ${drvs?.[i] ?? ''} it built for this host.`,
+        { host: h, phase: 'build' }
+      )
+    out.set(h, path)
+  })
   return out
 }
 
@@ -129,19 +206,44 @@ function holder(): string {
     : `nix-deploy by ${os.userInfo().username}@${os.hostname()}, since ${new Date().toISOString()}`
 }
 
-export async function deployCommand(ctx: CommandContext, hooks: DeployHooks = {}): Promise<DeployRun> {
+export async function deployCommand(
+  ctx: CommandContext,
+  hooks: DeployHooks = {}
+): Promise<DeployRun> {
   const mode = parseEnum('mode', ctx.get('mode'), ['switch', 'boot', 'test'] as const, 'switch')
   const reboot = parseBool('reboot', ctx.get('reboot'), false)
-  if (reboot && mode !== 'boot') throw new ActionError("Input 'reboot' goes with mode: boot (switch and test activate without a reboot).", { input: 'reboot' })
-  if (reboot) throw new ActionError("Input 'reboot': rebooting into the new generation is not supported by this version; use mode: boot and reboot the host yourself.", { input: 'reboot' })
+  if (reboot && mode !== 'boot')
+    throw new ActionError(
+      "Input 'reboot' goes with mode: boot (switch and test activate without a reboot).",
+      { input: 'reboot' }
+    )
+  if (reboot)
+    throw new ActionError(
+      "Input 'reboot': rebooting into the new generation is not supported by this version; use mode: boot and reboot the host yourself.",
+      { input: 'reboot' }
+    )
   const healthChecks = parseHealthChecks(ctx.get('health-checks'))
-  const healthTimeout = parseSeconds('health-timeout', ctx.get('health-timeout'), 120, { min: 1, max: 3600 })
-  const confirmTimeout = parseSeconds('confirm-timeout', ctx.get('confirm-timeout'), 60, { min: 5, max: 3600 })
-  const activationTimeout = parseSeconds('activation-timeout', ctx.get('activation-timeout'), 600, { min: 10, max: 6 * 3600 })
+  const healthTimeout = parseSeconds('health-timeout', ctx.get('health-timeout'), 120, {
+    min: 1,
+    max: 3600
+  })
+  const confirmTimeout = parseSeconds('confirm-timeout', ctx.get('confirm-timeout'), 60, {
+    min: 5,
+    max: 3600
+  })
+  const activationTimeout = parseSeconds('activation-timeout', ctx.get('activation-timeout'), 600, {
+    min: 10,
+    max: 6 * 3600
+  })
   const rollbackOn = parseBool('rollback', ctx.get('rollback'), true)
   const maxParallel = parsePositiveInt('max-parallel', ctx.get('max-parallel'), 10, { max: 256 })
   const strategy = parseStrategy(ctx.get('strategy'))
-  const rollbackScope = parseEnum('rollback-scope', ctx.get('rollback-scope'), ['fleet', 'host'] as const, 'fleet') as RollbackScope
+  const rollbackScope = parseEnum(
+    'rollback-scope',
+    ctx.get('rollback-scope'),
+    ['fleet', 'host'] as const,
+    'fleet'
+  ) as RollbackScope
   const substitute = parseBool('substitute-on-target', ctx.get('substitute-on-target'), true)
   const ssh = sshSettingsFromInputs(ctx.get, { terminal: hooks.terminal })
 
@@ -206,11 +308,20 @@ export interface RollbackRun {
   status: 'rolled-back' | 'unchanged' | 'failed'
 }
 
-export async function rollbackCommand(ctx: CommandContext, hooks: DeployHooks = {}): Promise<RollbackRun> {
+export async function rollbackCommand(
+  ctx: CommandContext,
+  hooks: DeployHooks = {}
+): Promise<RollbackRun> {
   const to = parseRollbackTo(ctx.get('to'))
   const healthChecks = parseHealthChecks(ctx.get('health-checks'))
-  const healthTimeout = parseSeconds('health-timeout', ctx.get('health-timeout'), 120, { min: 1, max: 3600 })
-  const activationTimeout = parseSeconds('activation-timeout', ctx.get('activation-timeout'), 600, { min: 10, max: 6 * 3600 })
+  const healthTimeout = parseSeconds('health-timeout', ctx.get('health-timeout'), 120, {
+    min: 1,
+    max: 3600
+  })
+  const activationTimeout = parseSeconds('activation-timeout', ctx.get('activation-timeout'), 600, {
+    min: 10,
+    max: 6 * 3600
+  })
   const maxParallel = parsePositiveInt('max-parallel', ctx.get('max-parallel'), 10, { max: 256 })
   const ssh = sshSettingsFromInputs(ctx.get, { terminal: hooks.terminal })
   const sel = await selectDeployHosts(ctx, !(ctx.get('host') && ctx.get('target')))
@@ -236,7 +347,11 @@ export async function rollbackCommand(ctx: CommandContext, hooks: DeployHooks = 
         return r
       })
     )
-    const status = results.some(r => r.status === 'failed') ? 'failed' : results.every(r => r.status === 'unchanged') ? 'unchanged' : 'rolled-back'
+    const status = results.some(r => r.status === 'failed')
+      ? 'failed'
+      : results.every(r => r.status === 'unchanged')
+        ? 'unchanged'
+        : 'rolled-back'
     return { results, status }
   } finally {
     session.dispose()
@@ -248,6 +363,9 @@ export function deployFailure(results: HostResult[], action = 'deploy'): string 
   const bad = results.filter(r => r.status === 'failed' || r.status === 'rolled-back')
   if (bad.length === 0) return null
   const first = bad[0]
-  const more = bad.length > 1 ? ` (${bad.length} hosts did not deploy: ${bad.map(b => `${b.host} ${b.status}`).join(', ')})` : ''
+  const more =
+    bad.length > 1
+      ? ` (${bad.length} hosts did not deploy: ${bad.map(b => `${b.host} ${b.status}`).join(', ')})`
+      : ''
   return `${action}: ${first.error ?? `Host ${first.host} ${first.status}.`}${more}`
 }

@@ -1,6 +1,6 @@
 /** The few git questions the suite asks: where the repository is, and what a revision is. */
 import { ActionError } from './errors.js'
-import { hasControlCharacters } from './inputs.js'
+import { hasControlCharacters, showValue } from './inputs.js'
 import { run } from './process.js'
 import type { Logger } from './log.js'
 
@@ -26,7 +26,7 @@ export async function resolveRevision(
   logger?: Logger
 ): Promise<string> {
   if (!rev || rev.startsWith('-') || /\s/.test(rev) || hasControlCharacters(rev)) {
-    throw new ActionError(`Input '${input}' is not a git revision: '${rev.slice(0, 80)}'.`, {
+    throw new ActionError(`Input '${input}' is not a git revision: ${showValue(rev)}.`, {
       input
     })
   }
@@ -48,7 +48,7 @@ export async function resolveRevision(
         ? ' The checkout is shallow: use actions/checkout with fetch-depth: 0 (or fetch that revision) first.'
         : ''
     throw new ActionError(
-      `Input '${input}': the git revision '${rev.slice(0, 80)}' does not exist in ${root}.${hint}`,
+      `Input '${input}': the git revision ${showValue(rev)} does not exist in ${root}.${hint}`,
       { input }
     )
   }

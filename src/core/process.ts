@@ -261,7 +261,10 @@ export interface LongRunning {
  * Starts `argv` with its standard input kept open. Same rules as `run`: argv only, a timeout
  * (the longest it may live), output scrubbed of secrets.
  */
-export function startProcess(argv: readonly string[], options: Pick<RunOptions, 'timeoutMs' | 'env' | 'logger' | 'cwd'>): LongRunning {
+export function startProcess(
+  argv: readonly string[],
+  options: Pick<RunOptions, 'timeoutMs' | 'env' | 'logger' | 'cwd'>
+): LongRunning {
   if (!(options.timeoutMs > 0)) throw new Error('startProcess: a timeout is required')
   options.logger?.debug(`$ ${formatArgv(argv)} &`)
   const env: Record<string, string> = {}
@@ -271,7 +274,12 @@ export function startProcess(argv: readonly string[], options: Pick<RunOptions, 
     else env[k] = v
   }
   const started = Date.now()
-  const child = spawn(argv[0], argv.slice(1), { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: options.cwd,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true
+  })
   const lines: string[] = []
   const waiters: { predicate: (l: string) => boolean; resolve: (l: string | null) => void }[] = []
   let stdout = ''

@@ -4,8 +4,20 @@
  * Every string that came from the flake or the store (names, versions, host names, store paths)
  * goes through `markdown.ts` in Markdown and through `plain` in text.
  */
-import { formatBytes, type ClosureDiff, type PackageChange } from './diff.js'
+import {
+  formatBytes,
+  type ChangeKind,
+  type ClosureDiff,
+  type ClosureTotals,
+  type PackageChange,
+  type PackageSide,
+  type RebootComponent,
+  type RebootReason
+} from './diff.js'
 import { storePathName } from './closure.js'
+import { ActionError } from './errors.js'
+import { parseStorePath, replaceControlCharacters, showValue } from './inputs.js'
+import { validateHostName } from './target.js'
 import {
   details,
   escapeMarkdown,
@@ -327,4 +339,177 @@ export function renderText(diff: ClosureDiff): string {
   )
   for (const r of diff.rebootReasons) lines.push(`reboot required: ${plain(r.detail)}`)
   return lines.join('\n') + '\n'
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON, read back
+
+const CHANGE_KINDS: readonly ChangeKind[] = [
+  'added',
+  'removed',
+  'upgraded',
+  'downgraded',
+  'changed',
+  'size-only'
+]
+const REBOOT_COMPONENTS: readonly RebootComponent[] = [
+  'kernel',
+  'initrd',
+  'kernel-modules',
+  'systemd'
+]
+/** Longest string accepted in a diff document (a version, a name, a summary line). */
+const MAX_STRING = 4096
+
+/**
+ * Rebuilds the ClosureDiff record from a parsed diff document (docs/diff-schema.md, schema
+ * version 1), as `toJsonObject` wrote it. The document may come from anyone (an artifact of a
+ * pull request from a fork), so every field is checked for its type and range, unknown fields are
+ * ignored, and the strings are kept as data: the renderers escape them. Anything else throws one
+ * ActionError naming `source` (the file) and the field.
+ */
+export function fromJsonObject(value: unknown, source: string): ClosureDiff {
+  const bad = (where: string, problem: string) =>
+    new ActionError(
+      `The diff report ${source} is not a valid closure diff (schema version ${DIFF_SCHEMA_VERSION}): ${where} ${problem}.`,
+      { input: 'report' }
+    )
+  const object = (v: unknown, where: string): Record<string, unknown> => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw bad(where, 'must be an object')
+    return v as Record<string, unknown>
+  }
+  const str = (v: unknown, where: string): string => {
+    if (typeof v !== 'string') throw bad(where, 'must be a string')
+    if (v.length > MAX_STRING) throw bad(where, `is longer than ${MAX_STRING} characters`)
+    return v
+  }
+  const bool = (v: unknown, where: string): boolean => {
+    if (typeof v !== 'boolean') throw bad(where, 'must be true or false')
+    return v
+  }
+  const int = (v: unknown, where: string, min = -Number.MAX_SAFE_INTEGER): number => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+      throw bad(
+        where,
+        min === 0 ? 'must be a whole number of at least 0' : 'must be a whole number'
+      )
+    return v
+  }
+  const list = (v: unknown, where: string): unknown[] => {
+    if (!Array.isArray(v)) throw bad(where, 'must be an array')
+    return v
+  }
+  const strings = (v: unknown, where: string): string[] =>
+    list(v, where).map((s, i) => str(s, `${where}[${i}]`))
+  const storePath = (v: unknown, where: string): string => {
+    const s = str(v, where)
+    try {
+      return parseStorePath(where, s)
+    } catch {
+      throw bad(where, `is not a store path (${showValue(s)})`)
+    }
+  }
+  const totals = (v: unknown, where: string): ClosureTotals => {
+    const o = object(v, where)
+    return { paths: int(o.paths, `${where}.paths`, 0), bytes: int(o.bytes, `${where}.bytes`, 0) }
+  }
+  const side = (v: unknown, where: string): PackageSide => {
+    const o = object(v, where)
+    return {
+      versions: strings(o.versions, `${where}.versions`),
+      bytes: int(o.bytes, `${where}.bytes`, 0),
+      paths: int(o.paths, `${where}.paths`, 0)
+    }
+  }
+
+  const doc = object(value, 'the document')
+  if (doc.schemaVersion !== DIFF_SCHEMA_VERSION) {
+    const found =
+      typeof doc.schemaVersion === 'number' || typeof doc.schemaVersion === 'string'
+        ? showValue(String(doc.schemaVersion), 20)
+        : 'missing'
+    throw new ActionError(
+      `The diff report ${source} has schemaVersion ${found}, but this version of the action reads schemaVersion ${DIFF_SCHEMA_VERSION} (docs/diff-schema.md).`,
+      { input: 'report' }
+    )
+  }
+  let host: string | undefined
+  if (doc.host !== undefined) {
+    host = str(doc.host, 'host')
+    try {
+      validateHostName(host, 'host')
+    } catch {
+      throw bad('host', `is not a valid host name (${showValue(host)})`)
+    }
+  }
+  const countsIn = object(doc.counts, 'counts')
+  const counts = {} as Record<ChangeKind, number>
+  for (const k of CHANGE_KINDS) counts[k] = int(countsIn[k], `counts.${k}`, 0)
+  const t = object(doc.totals, 'totals')
+  const packages = list(doc.packages, 'packages').map((p, i): PackageChange => {
+    const where = `packages[${i}]`
+    const o = object(p, where)
+    const kind = str(o.kind, `${where}.kind`)
+    if (!(CHANGE_KINDS as readonly string[]).includes(kind))
+      throw bad(`${where}.kind`, `must be one of ${CHANGE_KINDS.join(', ')}`)
+    return {
+      name: str(o.name, `${where}.name`),
+      kind: kind as ChangeKind,
+      selected: bool(o.selected, `${where}.selected`),
+      before: side(o.before, `${where}.before`),
+      after: side(o.after, `${where}.after`),
+      addedVersions: strings(o.addedVersions, `${where}.addedVersions`),
+      removedVersions: strings(o.removedVersions, `${where}.removedVersions`),
+      bytesDelta: int(o.bytesDelta, `${where}.bytesDelta`)
+    }
+  })
+  const rebootReasons = list(doc.rebootReasons, 'rebootReasons').map((r, i): RebootReason => {
+    const where = `rebootReasons[${i}]`
+    const o = object(r, where)
+    const component = str(o.component, `${where}.component`)
+    if (!(REBOOT_COMPONENTS as readonly string[]).includes(component))
+      throw bad(`${where}.component`, `must be one of ${REBOOT_COMPONENTS.join(', ')}`)
+    return {
+      component: component as RebootComponent,
+      detail: str(o.detail, `${where}.detail`),
+      ...(o.before !== undefined ? { before: str(o.before, `${where}.before`) } : {}),
+      ...(o.after !== undefined ? { after: str(o.after, `${where}.after`) } : {})
+    }
+  })
+  return {
+    ...(host !== undefined ? { host } : {}),
+    beforePath: storePath(doc.beforePath, 'beforePath'),
+    afterPath: storePath(doc.afterPath, 'afterPath'),
+    changed: bool(doc.changed, 'changed'),
+    summary: str(doc.summary, 'summary'),
+    rebootRequired: bool(doc.rebootRequired, 'rebootRequired'),
+    rebootReasons,
+    counts,
+    totals: {
+      before: totals(t.before, 'totals.before'),
+      after: totals(t.after, 'totals.after'),
+      pathsDelta: int(t.pathsDelta, 'totals.pathsDelta'),
+      bytesDelta: int(t.bytesDelta, 'totals.bytesDelta'),
+      pathsAdded: int(t.pathsAdded, 'totals.pathsAdded', 0),
+      pathsRemoved: int(t.pathsRemoved, 'totals.pathsRemoved', 0)
+    },
+    hasSelection: bool(doc.hasSelection, 'hasSelection'),
+    packages
+  }
+}
+
+/** `fromJsonObject` of JSON text; text that is not JSON is an ActionError naming `source`. */
+export function parseDiffJson(text: string, source: string): ClosureDiff {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err)
+    throw new ActionError(
+      `The diff report ${source} is not JSON (${replaceControlCharacters(why).slice(0, 120)}).`,
+      { input: 'report' }
+    )
+  }
+  return fromJsonObject(value, source)
 }

@@ -77,16 +77,21 @@ export class SshSession {
       const key = settings.privateKey.replace(/\r\n/g, '\n').trim() + '\n'
       if (!/^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
         fs.rmSync(dir, { recursive: true, force: true })
-        throw new ActionError("Input 'ssh-private-key' is not a private key (expected a '-----BEGIN … PRIVATE KEY-----' block).", {
-          input: 'ssh-private-key'
-        })
+        throw new ActionError(
+          "Input 'ssh-private-key' is not a private key (expected a '-----BEGIN … PRIVATE KEY-----' block).",
+          {
+            input: 'ssh-private-key'
+          }
+        )
       }
       fs.writeFileSync(keyFile, key, { mode: 0o600 })
     }
     let knownHostsFile: string | null = null
     if (known || settings.acceptNewHostKeys) {
       knownHostsFile = path.join(dir, 'known_hosts')
-      fs.writeFileSync(knownHostsFile, known ? known.replace(/\r\n/g, '\n') + '\n' : '', { mode: 0o600 })
+      fs.writeFileSync(knownHostsFile, known ? known.replace(/\r\n/g, '\n') + '\n' : '', {
+        mode: 0o600
+      })
     }
     return new SshSession(settings, dir, keyFile, knownHostsFile)
   }
@@ -96,7 +101,12 @@ export class SshSession {
     const o: string[] = []
     if (this.keyFile) o.push('-i', this.keyFile, '-o', 'IdentitiesOnly=yes')
     if (this.knownHostsFile) {
-      o.push('-o', `UserKnownHostsFile=${this.knownHostsFile}`, '-o', 'GlobalKnownHostsFile=/dev/null')
+      o.push(
+        '-o',
+        `UserKnownHostsFile=${this.knownHostsFile}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null'
+      )
     }
     o.push('-o', `StrictHostKeyChecking=${this.settings.acceptNewHostKeys ? 'accept-new' : 'yes'}`)
     o.push(
@@ -137,13 +147,21 @@ export class SshSession {
   /** NIX_SSHOPTS and the store URI for `nix copy --to` / `--from`. */
   nixStore(remote: Remote): { uri: string; env: Record<string, string> } {
     const store = nixStoreUri(remote.target)
-    const words = [...this.commonOptions(), ...this.settings.extraOptions, ...remote.hostOptions, ...store.sshOpts]
+    const words = [
+      ...this.commonOptions(),
+      ...this.settings.extraOptions,
+      ...remote.hostOptions,
+      ...store.sshOpts
+    ]
     for (const w of words) {
       if (/\s/.test(w)) {
-        throw new ActionError(`The ssh option '${w}' contains whitespace, which nix cannot pass on (NIX_SSHOPTS is split on spaces).`, {
-          host: remote.host,
-          input: 'ssh-options'
-        })
+        throw new ActionError(
+          `The ssh option '${w}' contains whitespace, which nix cannot pass on (NIX_SSHOPTS is split on spaces).`,
+          {
+            host: remote.host,
+            input: 'ssh-options'
+          }
+        )
       }
     }
     return { uri: store.uri, env: { NIX_SSHOPTS: words.join(' ') } }
@@ -178,8 +196,14 @@ export interface RemoteRunOptions {
 export const SSH_CONNECTION_FAILED = 255
 
 /** Runs `argv` on the host. Each word is quoted for the remote shell: nothing is interpreted. */
-export async function remoteRun(session: SshSession, remote: Remote, argv: string[], opts: RemoteRunOptions): Promise<RunResult> {
-  const words = opts.privileged !== false && session.needsSudo(remote) ? ['sudo', '-n', '--', ...argv] : argv
+export async function remoteRun(
+  session: SshSession,
+  remote: Remote,
+  argv: string[],
+  opts: RemoteRunOptions
+): Promise<RunResult> {
+  const words =
+    opts.privileged !== false && session.needsSudo(remote) ? ['sudo', '-n', '--', ...argv] : argv
   const command = words.map(shellQuote).join(' ')
   const result = await run(session.sshArgv(remote, command), {
     timeoutMs: opts.timeoutMs,
@@ -205,19 +229,27 @@ export async function remoteScript(
   return remoteRun(session, remote, ['sh', '-c', script, 'nix-deploy', ...args], opts)
 }
 
-export function remoteFailure(remote: Remote, result: RunResult, opts: { phase: string; what: string; timeoutMs: number }): ActionError {
+export function remoteFailure(
+  remote: Remote,
+  result: RunResult,
+  opts: { phase: string; what: string; timeoutMs: number }
+): ActionError {
   const at = `${remote.host} (${remote.target.user}@${remote.target.host}:${remote.target.port})`
   let why: string
   if (result.timedOut) why = `timed out after ${Math.round(opts.timeoutMs / 1000)} s`
-  else if (result.exitCode === SSH_CONNECTION_FAILED) why = `could not connect: ${describeSshError(result.stderr)}`
+  else if (result.exitCode === SSH_CONNECTION_FAILED)
+    why = `could not connect: ${describeSshError(result.stderr)}`
   else {
     const last = result.stderr.trim().split('\n').filter(Boolean).pop() ?? ''
     why = `failed with exit code ${result.exitCode}${last ? `: ${last.slice(0, 300)}` : ''}`
   }
-  const err = new ActionError(`Host ${at}, phase ${opts.phase}: ${opts.what} ${why}.`.replace(/\.\.$/, '.'), {
-    host: remote.host,
-    phase: opts.phase
-  })
+  const err = new ActionError(
+    `Host ${at}, phase ${opts.phase}: ${opts.what} ${why}.`.replace(/\.\.$/, '.'),
+    {
+      host: remote.host,
+      phase: opts.phase
+    }
+  )
   ;(err as ActionError & { result?: RunResult }).result = result
   return err
 }
@@ -226,7 +258,10 @@ export function remoteFailure(remote: Remote, result: RunResult, opts: { phase: 
 export function describeSshError(stderr: string): string {
   const text = stderr.trim()
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(text)) {
-    if (/No .* host key is known|not in the list of known hosts/i.test(text) || !/CHANGED/.test(text)) {
+    if (
+      /No .* host key is known|not in the list of known hosts/i.test(text) ||
+      !/CHANGED/.test(text)
+    ) {
       return 'its host key is not in ssh-known-hosts (host key verification failed)'
     }
     return 'its host key does not match the pinned key in ssh-known-hosts (host key verification failed)'

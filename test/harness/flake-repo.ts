@@ -52,9 +52,12 @@ function writeFiles(dir: string, files: Record<string, string | null>): void {
 /** A new repository with `files`, and the fixture library as `lib/` unless `withLib` is false. */
 export function makeFlakeRepo(
   files: Record<string, string>,
-  opts: { withLib?: boolean; prefix?: string } = {}
+  opts: { withLib?: boolean; prefix?: string; dir?: string } = {}
 ): FlakeRepo {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix ?? 'flake-repo-'))
+  const dir = opts.dir
+    ? path.resolve(opts.dir)
+    : fs.mkdtempSync(path.join(os.tmpdir(), opts.prefix ?? 'flake-repo-'))
+  fs.mkdirSync(dir, { recursive: true })
   git(dir, ['init', '-q', '-b', 'main'])
   if (opts.withLib !== false)
     fs.cpSync(path.join(fixturesDir, 'lib'), path.join(dir, 'lib'), { recursive: true })

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { join, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run } from '../../src/core/process.js'
+import { makeFlakeRepo as makeRepo } from './flake-repo.js'
 import { nixEnv } from './nix-env.js'
 
 /** test/fixtures/lib: the Nix library that makes NixOS-like hosts. */
@@ -562,72 +563,25 @@ export interface FlakeRepoOptions {
   withLib?: boolean
 }
 
-/** A fixed identity and date, so commits do not depend on the machine's git configuration. */
-const GIT_ENV: Record<string, string | undefined> = {
-  GIT_AUTHOR_NAME: 'Fleet Test',
-  GIT_AUTHOR_EMAIL: 'fleet@example.test',
-  GIT_AUTHOR_DATE: '2024-07-15T12:00:00Z',
-  GIT_COMMITTER_NAME: 'Fleet Test',
-  GIT_COMMITTER_EMAIL: 'fleet@example.test',
-  GIT_COMMITTER_DATE: '2024-07-15T12:00:00Z',
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
-  GIT_DIR: undefined,
-  GIT_WORK_TREE: undefined,
-  GIT_INDEX_FILE: undefined
-}
-
-async function git(repo: string, args: string[]): Promise<string> {
-  const r = await run(['git', '-C', repo, ...args], {
-    timeoutMs: 60_000,
-    env: GIT_ENV,
-    what: `git ${args[0]}`
-  })
-  return r.stdout.trim()
-}
-
-async function writeFiles(root: string, files: Record<string, string | null>): Promise<void> {
-  for (const [rel, content] of Object.entries(files)) {
-    const target = resolve(root, rel)
-    if (!target.startsWith(root + '/'))
-      throw new Error(`makeFlakeRepo: '${rel}' is outside the repository`)
-    if (content === null) await fs.rm(target, { force: true, recursive: true })
-    else {
-      await fs.mkdir(dirname(target), { recursive: true })
-      await fs.writeFile(target, content)
-    }
-  }
-}
-
 /**
  * Creates a git repository holding `lib/` (the fixture library) and `files` (e.g. `flake.nix`
- * doing `import ./lib`), committed with a fixed identity and date.
+ * doing `import ./lib`): the async face of `makeFlakeRepo` in flake-repo.ts, the one
+ * implementation.
  */
 export async function makeFlakeRepo(
   files: Record<string, string>,
   opts: FlakeRepoOptions = {}
 ): Promise<FlakeRepo> {
-  const path = opts.dir ? resolve(opts.dir) : await fs.mkdtemp(join(tmpdir(), 'nix-deploy-flake-'))
-  await fs.mkdir(path, { recursive: true })
-  if (opts.withLib !== false) await fs.cp(FIXTURES_LIB, join(path, 'lib'), { recursive: true })
-  await writeFiles(path, files)
-  await git(path, ['-c', 'init.defaultBranch=main', 'init', '-q'])
-  let counter = 0
-  const commit = async (
-    changes: Record<string, string | null>,
-    message?: string
-  ): Promise<string> => {
-    await writeFiles(path, changes)
-    await git(path, ['add', '-A'])
-    await git(path, ['commit', '-q', '--allow-empty', '-m', message ?? `change ${++counter}`])
-    return git(path, ['rev-parse', 'HEAD'])
-  }
-  const rev = await commit({}, 'initial fleet')
+  const repo = makeRepo(files, {
+    withLib: opts.withLib,
+    dir: opts.dir,
+    prefix: 'nix-deploy-flake-'
+  })
   return {
-    path,
-    rev,
-    commit,
-    remove: () => fs.rm(path, { recursive: true, force: true })
+    path: repo.dir,
+    rev: repo.head(),
+    commit: async (changes, message) => repo.commit(changes, message),
+    remove: async () => repo.remove()
   }
 }
 

@@ -7,7 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import fs from 'node:fs'
 import { runAction, type ActionRun } from '../harness/action-runner.js'
-import { buildToplevel, makeFlakeRepo, startFleet, type Fleet, type FlakeRepo, type SimHost } from '../harness/fleet.js'
+import {
+  buildToplevel,
+  makeFlakeRepo,
+  startFleet,
+  type Fleet,
+  type FlakeRepo,
+  type SimHost
+} from '../harness/fleet.js'
 
 const T = 240_000
 const HEALTH = '- http: http://{target}:8080/health\n  status: 200\n  body: ok\n'
@@ -36,7 +43,8 @@ const sys: Record<string, string> = {}
 
 beforeAll(async () => {
   repo = await makeFlakeRepo({ 'flake.nix': FLAKE })
-  for (const name of ['a', 'b', 'unhealthy', 'broken', 'nossh']) sys[name] = await buildToplevel(repo.path, name)
+  for (const name of ['a', 'b', 'unhealthy', 'broken', 'nossh'])
+    sys[name] = await buildToplevel(repo.path, name)
   fleet = await startFleet({ hosts: ['h1', 'h2', 'h3', 'h4'] })
 }, T)
 
@@ -45,7 +53,12 @@ afterAll(async () => {
   await repo?.remove()
 })
 
-function deploy(host: SimHost, storePath: string, extra: Record<string, string> = {}, opts: Partial<Parameters<typeof runAction>[0]> = {}): Promise<ActionRun> {
+function deploy(
+  host: SimHost,
+  storePath: string,
+  extra: Record<string, string> = {},
+  opts: Partial<Parameters<typeof runAction>[0]> = {}
+): Promise<ActionRun> {
   return runAction({
     action: '.',
     workspace: repo.path,
@@ -73,201 +86,287 @@ function results(run: ActionRun): Record<string, unknown>[] {
 }
 
 describe('deploy', () => {
-  it('deploys a healthy system, proves it, confirms it, and leaves no key behind', async () => {
-    const h = fleet.host('h1')
-    await fleet.install(h, sys.a)
-    const run = await deploy(h, sys.b)
-    expect(run.failure).toBeUndefined()
-    expect(run.exitCode).toBe(0)
-    expect(run.outputs.status).toBe('deployed')
-    expect(run.outputs['store-path']).toBe(sys.b)
-    expect(run.outputs['previous-store-path']).toBe(sys.a)
-    expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
-    const [r] = results(run)
-    expect(r).toMatchObject({ host: 'web', status: 'deployed', 'store-path': sys.b, 'previous-store-path': sys.a, error: null })
-    expect((r.health as { ok: boolean }[])[0].ok).toBe(true)
-    // The summary shows every phase with its time.
-    for (const phase of ['probe', 'lock', 'copy', 'record', 'arm', 'activate', 'verify', 'confirm']) expect(run.summary).toContain(`| ${phase} |`)
-    // The key went to a private folder that the post step removed; it is in no output.
-    expect(run.post?.exitCode).toBe(0)
-    expect(fs.readdirSync(`${run.runnerTemp}/nix-deploy`).filter(f => f.startsWith('nix-deploy-ssh-'))).toEqual([])
-    // (The runner consumes ::add-mask:: commands; everything else must be free of the key.)
-    const shown = run.stdout.split('\n').filter(l => !l.startsWith('::add-mask::'))
-    const keyLine = fleet.privateKey.split('\n')[1]
-    expect(JSON.stringify(run.outputs) + run.summary + shown.join('\n') + run.stderr).not.toContain(keyLine)
-    expect(run.masks).toContain(keyLine)
-  }, T)
+  it(
+    'deploys a healthy system, proves it, confirms it, and leaves no key behind',
+    async () => {
+      const h = fleet.host('h1')
+      await fleet.install(h, sys.a)
+      const run = await deploy(h, sys.b)
+      expect(run.failure).toBeUndefined()
+      expect(run.exitCode).toBe(0)
+      expect(run.outputs.status).toBe('deployed')
+      expect(run.outputs['store-path']).toBe(sys.b)
+      expect(run.outputs['previous-store-path']).toBe(sys.a)
+      expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
+      const [r] = results(run)
+      expect(r).toMatchObject({
+        host: 'web',
+        status: 'deployed',
+        'store-path': sys.b,
+        'previous-store-path': sys.a,
+        error: null
+      })
+      expect((r.health as { ok: boolean }[])[0].ok).toBe(true)
+      // The summary shows every phase with its time.
+      for (const phase of [
+        'probe',
+        'lock',
+        'copy',
+        'record',
+        'arm',
+        'activate',
+        'verify',
+        'confirm'
+      ])
+        expect(run.summary).toContain(`| ${phase} |`)
+      // The key went to a private folder that the post step removed; it is in no output.
+      expect(run.post?.exitCode).toBe(0)
+      expect(
+        fs.readdirSync(`${run.runnerTemp}/nix-deploy`).filter(f => f.startsWith('nix-deploy-ssh-'))
+      ).toEqual([])
+      // (The runner consumes ::add-mask:: commands; everything else must be free of the key.)
+      const shown = run.stdout.split('\n').filter(l => !l.startsWith('::add-mask::'))
+      const keyLine = fleet.privateKey.split('\n')[1]
+      expect(
+        JSON.stringify(run.outputs) + run.summary + shown.join('\n') + run.stderr
+      ).not.toContain(keyLine)
+      expect(run.masks).toContain(keyLine)
+    },
+    T
+  )
 
-  it('a second deploy of the same system is unchanged: nothing copied or activated', async () => {
-    const h = fleet.host('h1')
-    const gens = await h.generations()
-    const run = await deploy(h, sys.b)
-    expect(run.exitCode).toBe(0)
-    expect(run.outputs.status).toBe('unchanged')
-    expect(await h.generations()).toEqual(gens)
-    expect(run.summary).not.toContain('| copy |')
-  }, T)
+  it(
+    'a second deploy of the same system is unchanged: nothing copied or activated',
+    async () => {
+      const h = fleet.host('h1')
+      const gens = await h.generations()
+      const run = await deploy(h, sys.b)
+      expect(run.exitCode).toBe(0)
+      expect(run.outputs.status).toBe('unchanged')
+      expect(await h.generations()).toEqual(gens)
+      expect(run.summary).not.toContain('| copy |')
+    },
+    T
+  )
 
-  it('rolls back when the health endpoint answers 500', async () => {
-    const h = fleet.host('h1')
-    const gens = await h.generations()
-    const run = await deploy(h, sys.unhealthy)
-    // The exact previous generation again: same number, and the failed one is gone.
-    expect(await h.generations()).toEqual(gens)
-    expect(run.exitCode).toBe(1)
-    expect(run.outputs.status).toBe('rolled-back')
-    expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
-    expect(run.failure).toMatch(/Host web failed in phase verify: health check failed: http http:\/\/.*\/health/)
-    expect(run.failure).toMatch(/answered 500/)
-    expect(run.failure).toMatch(/rolled back to .*which is healthy/)
-  }, T)
+  it(
+    'rolls back when the health endpoint answers 500',
+    async () => {
+      const h = fleet.host('h1')
+      const gens = await h.generations()
+      const run = await deploy(h, sys.unhealthy)
+      // The exact previous generation again: same number, and the failed one is gone.
+      expect(await h.generations()).toEqual(gens)
+      expect(run.exitCode).toBe(1)
+      expect(run.outputs.status).toBe('rolled-back')
+      expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
+      expect(run.failure).toMatch(
+        /Host web failed in phase verify: health check failed: http http:\/\/.*\/health/
+      )
+      expect(run.failure).toMatch(/answered 500/)
+      expect(run.failure).toMatch(/rolled back to .*which is healthy/)
+    },
+    T
+  )
 
-  it('rolls back when a unit fails during activation (exit code 4)', async () => {
-    const h = fleet.host('h1')
-    const run = await deploy(h, sys.broken)
-    expect(run.exitCode).toBe(1)
-    expect(run.outputs.status).toBe('rolled-back')
-    expect(run.failure).toMatch(/phase activate.*code 4.*broken\.service/)
-    expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
-  }, T)
+  it(
+    'rolls back when a unit fails during activation (exit code 4)',
+    async () => {
+      const h = fleet.host('h1')
+      const run = await deploy(h, sys.broken)
+      expect(run.exitCode).toBe(1)
+      expect(run.outputs.status).toBe('rolled-back')
+      expect(run.failure).toMatch(/phase activate.*code 4.*broken\.service/)
+      expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
+    },
+    T
+  )
 
-  it('a generation that stops sshd is restored by the host\'s own watchdog', async () => {
-    const h = fleet.host('h2')
-    await fleet.install(h, sys.a)
-    const t0 = Date.now()
-    const run = await deploy(h, sys.nossh, { 'health-checks': '' })
-    expect(run.outputs.status).toBe('rolled-back')
-    expect(run.exitCode).toBe(1)
-    expect(run.failure).toMatch(/watchdog restored the previous generation/)
-    expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })
-    expect(await h.sshAlive()).toBe(true)
-    expect(Date.now() - t0).toBeLessThan(60_000)
-  }, T)
+  it(
+    "a generation that stops sshd is restored by the host's own watchdog",
+    async () => {
+      const h = fleet.host('h2')
+      await fleet.install(h, sys.a)
+      const t0 = Date.now()
+      const run = await deploy(h, sys.nossh, { 'health-checks': '' })
+      expect(run.outputs.status).toBe('rolled-back')
+      expect(run.exitCode).toBe(1)
+      expect(run.failure).toMatch(/watchdog restored the previous generation/)
+      expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })
+      expect(await h.sshAlive()).toBe(true)
+      expect(Date.now() - t0).toBeLessThan(60_000)
+    },
+    T
+  )
 
-  it('the host restores itself when the action is killed right after the switch', async () => {
-    const h = fleet.host('h3')
-    await fleet.install(h, sys.a)
-    const run = await deploy(h, sys.b, {}, { interrupt: { signal: 'SIGKILL', when: line => line.includes('web: verify') }, post: false })
-    expect(run.signal).toBe('SIGKILL')
-    // Right after the kill the new system is active; within confirm-timeout (+ margin) it is gone.
-    const deadline = Date.now() + 30_000
-    let s = await state(h)
-    while (s.current !== sys.a && Date.now() < deadline) {
-      await new Promise(r => setTimeout(r, 500))
-      s = await state(h)
-    }
-    expect(s).toEqual({ current: sys.a, profile: sys.a })
-  }, T)
+  it(
+    'the host restores itself when the action is killed right after the switch',
+    async () => {
+      const h = fleet.host('h3')
+      await fleet.install(h, sys.a)
+      const run = await deploy(
+        h,
+        sys.b,
+        {},
+        {
+          interrupt: { signal: 'SIGKILL', when: line => line.includes('web: verify') },
+          post: false
+        }
+      )
+      expect(run.signal).toBe('SIGKILL')
+      // Right after the kill the new system is active; within confirm-timeout (+ margin) it is gone.
+      const deadline = Date.now() + 30_000
+      let s = await state(h)
+      while (s.current !== sys.a && Date.now() < deadline) {
+        await new Promise(r => setTimeout(r, 500))
+        s = await state(h)
+      }
+      expect(s).toEqual({ current: sys.a, profile: sys.a })
+    },
+    T
+  )
 
-  it('fails before any change when the host is unreachable or its key does not match', async () => {
-    const h = fleet.host('h4')
-    await fleet.install(h, sys.a)
-    const gens = await h.generations()
-    const other = fleet.hosts.find(x => x.name === 'h1') as SimHost
-    // h1's key pinned for h4's address: host key verification fails.
-    const wrongKnownHosts = fleet.knownHosts
-      .split('\n')
-      .filter(l => l.startsWith(`${other.address} `))
-      .map(l => l.replace(other.address, h.address))
-      .join('\n')
-    const wrongKey = await deploy(h, sys.b, { 'ssh-known-hosts': wrongKnownHosts })
-    expect(wrongKey.exitCode).toBe(1)
-    expect(wrongKey.outputs.status).toBe('failed')
-    expect(wrongKey.failure).toMatch(/Host web.*phase probe.*host key/)
-    await h.stopSsh()
-    try {
-      const down = await deploy(h, sys.b)
-      expect(down.outputs.status).toBe('failed')
-      expect(down.failure).toMatch(/Host web.*phase probe.*could not connect: connection refused/)
-    } finally {
-      await h.startSsh()
-    }
-    expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })
-    expect(await h.generations()).toEqual(gens)
-  }, T)
+  it(
+    'fails before any change when the host is unreachable or its key does not match',
+    async () => {
+      const h = fleet.host('h4')
+      await fleet.install(h, sys.a)
+      const gens = await h.generations()
+      const other = fleet.hosts.find(x => x.name === 'h1') as SimHost
+      // h1's key pinned for h4's address: host key verification fails.
+      const wrongKnownHosts = fleet.knownHosts
+        .split('\n')
+        .filter(l => l.startsWith(`${other.address} `))
+        .map(l => l.replace(other.address, h.address))
+        .join('\n')
+      const wrongKey = await deploy(h, sys.b, { 'ssh-known-hosts': wrongKnownHosts })
+      expect(wrongKey.exitCode).toBe(1)
+      expect(wrongKey.outputs.status).toBe('failed')
+      expect(wrongKey.failure).toMatch(/Host web.*phase probe.*host key/)
+      await h.stopSsh()
+      try {
+        const down = await deploy(h, sys.b)
+        expect(down.outputs.status).toBe('failed')
+        expect(down.failure).toMatch(/Host web.*phase probe.*could not connect: connection refused/)
+      } finally {
+        await h.startSsh()
+      }
+      expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })
+      expect(await h.generations()).toEqual(gens)
+    },
+    T
+  )
 
-  it('refuses to connect without ssh-known-hosts, naming the input', async () => {
-    const h = fleet.host('h4')
-    const run = await deploy(h, sys.b, { 'ssh-known-hosts': '' })
-    expect(run.exitCode).toBe(1)
-    expect(run.failure).toMatch(/Input 'ssh-known-hosts' is required/)
-  }, T)
+  it(
+    'refuses to connect without ssh-known-hosts, naming the input',
+    async () => {
+      const h = fleet.host('h4')
+      const run = await deploy(h, sys.b, { 'ssh-known-hosts': '' })
+      expect(run.exitCode).toBe(1)
+      expect(run.failure).toMatch(/Input 'ssh-known-hosts' is required/)
+    },
+    T
+  )
 
-  it('two deploys to one host at once: the second fails fast, the first completes', async () => {
-    const h = fleet.host('h4')
-    await fleet.install(h, sys.a)
-    const first = deploy(h, sys.b, { 'health-checks': '- command: sleep 3' })
-    // Start the second once the first holds the lock (its holder note is on the host).
-    const until = Date.now() + 60_000
-    while ((await h.exec(['test', '-s', '/run/nix-deploy/lock.info'])).code !== 0 && Date.now() < until) {
-      await new Promise(r => setTimeout(r, 100))
-    }
-    const second = await deploy(h, sys.b)
-    expect(second.exitCode).toBe(1)
-    expect(second.failure).toMatch(/phase lock: another deploy is running on this host/)
-    const done = await first
-    expect(done.outputs.status).toBe('deployed')
-    expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
-  }, T)
+  it(
+    'two deploys to one host at once: the second fails fast, the first completes',
+    async () => {
+      const h = fleet.host('h4')
+      await fleet.install(h, sys.a)
+      const first = deploy(h, sys.b, { 'health-checks': '- command: sleep 3' })
+      // Start the second once the first holds the lock (its holder note is on the host).
+      const until = Date.now() + 60_000
+      while (
+        (await h.exec(['test', '-s', '/run/nix-deploy/lock.info'])).code !== 0 &&
+        Date.now() < until
+      ) {
+        await new Promise(r => setTimeout(r, 100))
+      }
+      const second = await deploy(h, sys.b)
+      expect(second.exitCode).toBe(1)
+      expect(second.failure).toMatch(/phase lock: another deploy is running on this host/)
+      const done = await first
+      expect(done.outputs.status).toBe('deployed')
+      expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
+    },
+    T
+  )
 
-  it('an interrupted copy leaves the profile untouched', async () => {
-    const h = fleet.host('h4')
-    const before = await state(h)
-    const gens = await h.generations()
-    const run = await deploy(h, sys.unhealthy, {}, { interrupt: { signal: 'SIGKILL', when: line => line.includes('web: copy') }, post: false })
-    expect(run.signal).toBe('SIGKILL')
-    await new Promise(r => setTimeout(r, 1000))
-    expect(await state(h)).toEqual(before)
-    expect(await h.generations()).toEqual(gens)
-  }, T)
+  it(
+    'an interrupted copy leaves the profile untouched',
+    async () => {
+      const h = fleet.host('h4')
+      const before = await state(h)
+      const gens = await h.generations()
+      const run = await deploy(
+        h,
+        sys.unhealthy,
+        {},
+        { interrupt: { signal: 'SIGKILL', when: line => line.includes('web: copy') }, post: false }
+      )
+      expect(run.signal).toBe('SIGKILL')
+      await new Promise(r => setTimeout(r, 1000))
+      expect(await state(h)).toEqual(before)
+      expect(await h.generations()).toEqual(gens)
+    },
+    T
+  )
 
-  it("a host's failed first deploy says there was nothing to roll back to", async () => {
-    const fresh = await startFleet({ hosts: ['new'] })
-    try {
-      const h = fresh.host('new')
+  it(
+    "a host's failed first deploy says there was nothing to roll back to",
+    async () => {
+      const fresh = await startFleet({ hosts: ['new'] })
+      try {
+        const h = fresh.host('new')
+        const run = await runAction({
+          action: 'deploy',
+          workspace: repo.path,
+          inputs: {
+            host: 'web',
+            target: `root@${h.address}`,
+            'store-path': sys.unhealthy,
+            'ssh-private-key': fresh.privateKey,
+            'ssh-known-hosts': fresh.knownHosts,
+            'health-checks': HEALTH,
+            'health-timeout': '5'
+          }
+        })
+        expect(run.exitCode).toBe(1)
+        expect(run.outputs.status).toBe('failed')
+        expect(run.failure).toMatch(/no previous generation to roll back to, so it stays on/)
+        expect(run.failure).toContain(sys.unhealthy)
+        expect(await h.currentSystem()).toBe(sys.unhealthy)
+      } finally {
+        await fresh.stop()
+      }
+    },
+    T
+  )
+})
+
+describe('rollback', () => {
+  it(
+    'returns a host to its previous generation and checks it',
+    async () => {
+      const h = fleet.host('h1')
+      const before = await state(h)
+      expect(before.current).toBe(sys.b)
       const run = await runAction({
-        action: 'deploy',
+        action: 'rollback',
         workspace: repo.path,
         inputs: {
           host: 'web',
           target: `root@${h.address}`,
-          'store-path': sys.unhealthy,
-          'ssh-private-key': fresh.privateKey,
-          'ssh-known-hosts': fresh.knownHosts,
-          'health-checks': HEALTH,
-          'health-timeout': '5'
+          'ssh-private-key': fleet.privateKey,
+          'ssh-known-hosts': fleet.knownHosts,
+          'health-checks': HEALTH
         }
       })
-      expect(run.exitCode).toBe(1)
-      expect(run.outputs.status).toBe('failed')
-      expect(run.failure).toMatch(/no previous generation to roll back to, so it stays on/)
-      expect(run.failure).toContain(sys.unhealthy)
-      expect(await h.currentSystem()).toBe(sys.unhealthy)
-    } finally {
-      await fresh.stop()
-    }
-  }, T)
-})
-
-describe('rollback', () => {
-  it('returns a host to its previous generation and checks it', async () => {
-    const h = fleet.host('h1')
-    const before = await state(h)
-    expect(before.current).toBe(sys.b)
-    const run = await runAction({
-      action: 'rollback',
-      workspace: repo.path,
-      inputs: {
-        host: 'web',
-        target: `root@${h.address}`,
-        'ssh-private-key': fleet.privateKey,
-        'ssh-known-hosts': fleet.knownHosts,
-        'health-checks': HEALTH
-      }
-    })
-    expect(run.failure).toBeUndefined()
-    expect(run.outputs.status).toBe('rolled-back')
-    expect(run.outputs['store-path']).toBe(sys.a)
-    expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })
-  }, T)
+      expect(run.failure).toBeUndefined()
+      expect(run.outputs.status).toBe('rolled-back')
+      expect(run.outputs['store-path']).toBe(sys.a)
+      expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })
+    },
+    T
+  )
 })

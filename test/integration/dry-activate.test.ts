@@ -341,7 +341,7 @@ describe('dry-activate action on a host', () => {
       expect(path.dirname(saved)).toBe(r.runnerTemp)
       expect(path.basename(saved)).toMatch(/^nix-deploy-ssh-/)
       expect(r.post?.exitCode).toBe(0)
-      expect(r.post?.stdout).toContain(`Removed the SSH session folder ${saved}`)
+      expect(r.post?.stdout).toContain(`Removed the SSH key folder.`)
       expect(fs.existsSync(saved)).toBe(false)
     },
     T

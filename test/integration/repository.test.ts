@@ -110,4 +110,17 @@ describe('repository', () => {
     }
     expect(problems).toEqual([])
   }, 60_000)
+
+  it('the root action is the deploy action: same inputs, outputs and bundle', () => {
+    const root = YAML.parse(fs.readFileSync(path.join(repoRoot, 'action.yml'), 'utf8'))
+    const deploy = YAML.parse(fs.readFileSync(path.join(repoRoot, 'deploy/action.yml'), 'utf8'))
+    expect(root.inputs).toEqual(deploy.inputs)
+    expect(root.outputs).toEqual(deploy.outputs)
+    expect(path.resolve(repoRoot, root.runs.main)).toBe(
+      path.resolve(repoRoot, 'deploy', deploy.runs.main)
+    )
+    expect(path.resolve(repoRoot, root.runs.post)).toBe(
+      path.resolve(repoRoot, 'deploy', deploy.runs.post)
+    )
+  })
 })

@@ -72,7 +72,11 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
     result.durationSeconds = (Date.now() - started) / 1000
     return result
   }
-  const phase = async <T>(name: PhaseName, fn: () => Promise<T>, detail?: (v: T) => string | undefined): Promise<T> => {
+  const phase = async <T>(
+    name: PhaseName,
+    fn: () => Promise<T>,
+    detail?: (v: T) => string | undefined
+  ): Promise<T> => {
     opts.onPhase?.(host, name)
     const t0 = Date.now()
     try {
@@ -82,7 +86,9 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err)
       phases.push({ name, status: 'failed', durationMs: Date.now() - t0, detail: msg })
-      throw err instanceof ActionError || err instanceof PhaseFailure ? err : new PhaseFailure(name, msg)
+      throw err instanceof ActionError || err instanceof PhaseFailure
+        ? err
+        : new PhaseFailure(name, msg)
     }
   }
   const fail = (phaseName: PhaseName, message: string): HostResult => {
@@ -95,7 +101,11 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
   // 1-2. What runs there now; nothing to do when it already runs the wanted system.
   let probe: Probe
   try {
-    probe = await phase('probe', () => system.probe(opts.storePath), p => `running ${p.current ?? 'no system yet'}`)
+    probe = await phase(
+      'probe',
+      () => system.probe(opts.storePath),
+      p => `running ${p.current ?? 'no system yet'}`
+    )
   } catch (err) {
     return fail('probe', errorText(err, host, 'probe'))
   }
@@ -109,11 +119,18 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
     return finish()
   }
   if (!probe.flock) {
-    return fail('probe', `Host ${host}, phase probe: the host has no 'flock' command (util-linux), which the deploy lock and the rollback watchdog need.`)
+    return fail(
+      'probe',
+      `Host ${host}, phase probe: the host has no 'flock' command (util-linux), which the deploy lock and the rollback watchdog need.`
+    )
   }
 
   // 3. The lock, held until the end.
-  const maxSeconds = opts.activationTimeoutSeconds + opts.healthTimeoutSeconds * 2 + opts.confirmTimeoutSeconds + 4 * 3600
+  const maxSeconds =
+    opts.activationTimeoutSeconds +
+    opts.healthTimeoutSeconds * 2 +
+    opts.confirmTimeoutSeconds +
+    4 * 3600
   let lock: { release: () => Promise<void> }
   try {
     lock = await phase('lock', () => system.lock(opts.holder, maxSeconds))
@@ -157,7 +174,11 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
     // 5. Record what to come back to (re-read under the lock: the host may have changed).
     let prev: Probe
     try {
-      prev = await phase('record', () => system.probe(opts.storePath, 'record'), p => p.current ?? 'no previous system')
+      prev = await phase(
+        'record',
+        () => system.probe(opts.storePath, 'record'),
+        p => p.current ?? 'no previous system'
+      )
     } catch (err) {
       return fail('record', errorText(err, host, 'record'))
     }
@@ -174,7 +195,14 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
     if (guarded && prev.current) {
       try {
         await phase('arm', () =>
-          system.armWatchdog(id, opts.confirmTimeoutSeconds, prev.current, prevLink, opts.mode, opts.activationTimeoutSeconds)
+          system.armWatchdog(
+            id,
+            opts.confirmTimeoutSeconds,
+            prev.current,
+            prevLink,
+            opts.mode,
+            opts.activationTimeoutSeconds
+          )
         )
       } catch (err) {
         return fail('arm', errorText(err, host, 'arm'))
@@ -190,19 +218,34 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
         'activate',
         async () => {
           const lines: string[] = []
-          let r = await system.activate(id, opts.storePath, action, setProfile ? 'set' : 'keep', opts.activationTimeoutSeconds, line => {
-            lines.push(line)
-            log.info(`${host}: ${line}`)
-          })
+          let r = await system.activate(
+            id,
+            opts.storePath,
+            action,
+            setProfile ? 'set' : 'keep',
+            opts.activationTimeoutSeconds,
+            line => {
+              lines.push(line)
+              log.info(`${host}: ${line}`)
+            }
+          )
           if (r.connectionLost) {
-            log.warning(`${host}: the SSH connection dropped during activation; reconnecting to follow it.`)
-            r = { ...(await reconnectAndWait(system, id, opts.activationTimeoutSeconds)), profileLink: r.profileLink }
+            log.warning(
+              `${host}: the SSH connection dropped during activation; reconnecting to follow it.`
+            )
+            r = {
+              ...(await reconnectAndWait(system, id, opts.activationTimeoutSeconds)),
+              profileLink: r.profileLink
+            }
           }
           activation = parseActivationOutput(r.output || lines.join('\n'))
           result.activation = activation
           if (r.connectionLost) {
             connectionLost = true
-            throw new PhaseFailure('activate', 'the connection to the host was lost during activation')
+            throw new PhaseFailure(
+              'activate',
+              'the connection to the host was lost during activation'
+            )
           }
           if (r.exitCode !== 0) {
             activationFailure =
@@ -224,28 +267,46 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
       result.status = 'deployed'
       result.generation = (await safeProbe())?.generation ?? null
       result.activeStorePath = prev.current
-      log.info(`${host}: ${opts.storePath} is the boot default; it becomes active at the next reboot.`)
+      log.info(
+        `${host}: ${opts.storePath} is the boot default; it becomes active at the next reboot.`
+      )
       return finish()
     }
 
     // 8. Prove the host: a new SSH connection (which also extends the watchdog), then health checks.
     let health: HealthResult | undefined
     try {
-      await phase('verify', async () => {
-        if (guarded && prev.current) {
-          const alive = await system.extend(id, opts.healthTimeoutSeconds + opts.confirmTimeoutSeconds + 30)
-          if (!alive) throw new PhaseFailure('verify', 'the rollback watchdog fired before the host could be verified')
-        } else {
-          await remoteRun(opts.session, opts.remote, ['true'], { timeoutMs: 60_000, phase: 'verify', what: 'opening a new SSH connection', privileged: false })
-        }
-        health = await runChecks(opts)
-        result.health = health.outcomes
-        if (!health.ok) {
-          result.failingCheck = health.failure
-          throw new PhaseFailure('verify', `health check failed: ${health.failure}`)
-        }
-        return health
-      }, h => `${h.outcomes.length} health check(s) passed`)
+      await phase(
+        'verify',
+        async () => {
+          if (guarded && prev.current) {
+            const alive = await system.extend(
+              id,
+              opts.healthTimeoutSeconds + opts.confirmTimeoutSeconds + 30
+            )
+            if (!alive)
+              throw new PhaseFailure(
+                'verify',
+                'the rollback watchdog fired before the host could be verified'
+              )
+          } else {
+            await remoteRun(opts.session, opts.remote, ['true'], {
+              timeoutMs: 60_000,
+              phase: 'verify',
+              what: 'opening a new SSH connection',
+              privileged: false
+            })
+          }
+          health = await runChecks(opts)
+          result.health = health.outcomes
+          if (!health.ok) {
+            result.failingCheck = health.failure
+            throw new PhaseFailure('verify', `health check failed: ${health.failure}`)
+          }
+          return health
+        },
+        h => `${h.outcomes.length} health check(s) passed`
+      )
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err)
       const lost = /new SSH connection/.test(why)
@@ -257,7 +318,11 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
       try {
         const c = await phase('confirm', () => system.confirm(id))
         if (c === 'fired') {
-          return await recover('confirm', 'the rollback watchdog fired before the deployment was confirmed (confirm-timeout too short?)', false)
+          return await recover(
+            'confirm',
+            'the rollback watchdog fired before the deployment was confirmed (confirm-timeout too short?)',
+            false
+          )
         }
       } catch (err) {
         return await recover('confirm', errorText(err, host, 'confirm'), false)
@@ -267,7 +332,9 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
     result.generation = after?.generation ?? null
     result.activeStorePath = after?.current ?? opts.storePath
     result.status = 'deployed'
-    log.info(`${host}: deployed ${opts.storePath}${result.generation !== null ? ` (generation ${result.generation})` : ''}.`)
+    log.info(
+      `${host}: deployed ${opts.storePath}${result.generation !== null ? ` (generation ${result.generation})` : ''}.`
+    )
     return finish()
 
     async function safeProbe(): Promise<Probe | null> {
@@ -279,7 +346,11 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
     }
 
     /** Something failed after the switch: restore the previous generation, or say why not. */
-    async function recover(failedPhase: PhaseName, why: string, lost: boolean): Promise<HostResult> {
+    async function recover(
+      failedPhase: PhaseName,
+      why: string,
+      lost: boolean
+    ): Promise<HostResult> {
       result.failedPhase = failedPhase
       const what = `Host ${host} failed in phase ${failedPhase}: ${why}`
       if (!prev.current) {
@@ -305,7 +376,11 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
         await phase('rollback', async () => {
           const d = await system.disarm(id)
           if (d.fired) {
-            if (d.exit !== '0' && d.exit !== '4') throw new PhaseFailure('rollback', `the host's watchdog rollback exited with ${d.exit}`)
+            if (d.exit !== '0' && d.exit !== '4')
+              throw new PhaseFailure(
+                'rollback',
+                `the host's watchdog rollback exited with ${d.exit}`
+              )
             return
           }
           const r = await system.activate(
@@ -319,9 +394,13 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
           )
           if (r.connectionLost) {
             const w = await reconnectAndWait(system, `${id}-rb`, opts.activationTimeoutSeconds)
-            if (w.connectionLost) throw new PhaseFailure('rollback', 'the connection was lost during the rollback')
+            if (w.connectionLost)
+              throw new PhaseFailure('rollback', 'the connection was lost during the rollback')
           } else if (r.exitCode !== 0 && r.exitCode !== 4) {
-            throw new PhaseFailure('rollback', `switch-to-configuration of the previous generation exited with ${r.exitCode}`)
+            throw new PhaseFailure(
+              'rollback',
+              `switch-to-configuration of the previous generation exited with ${r.exitCode}`
+            )
           }
         })
       } catch (err) {
@@ -335,8 +414,11 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
     }
 
     async function awaitWatchdog(what: string): Promise<HostResult> {
-      const deadline = Date.now() + (opts.confirmTimeoutSeconds + opts.activationTimeoutSeconds + 60) * 1000
-      log.warning(`${host}: lost the connection; the host's watchdog restores ${prev.current} ${opts.confirmTimeoutSeconds} s after the activation ended. Waiting for it.`)
+      const deadline =
+        Date.now() + (opts.confirmTimeoutSeconds + opts.activationTimeoutSeconds + 60) * 1000
+      log.warning(
+        `${host}: lost the connection; the host's watchdog restores ${prev.current} ${opts.confirmTimeoutSeconds} s after the activation ended. Waiting for it.`
+      )
       const t0 = Date.now()
       while (Date.now() < deadline) {
         await sleep(2000)
@@ -344,11 +426,23 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
         if (now && now.current === prev.current) {
           const state = await system.watchdogState(id).catch(() => null)
           if (state && (!state.fired || state.exit === 'running')) continue
-          phases.push({ name: 'rollback', status: 'ok', durationMs: Date.now() - t0, detail: "by the host's watchdog" })
-          return await verifyRolledBack(`${what}; the host's watchdog restored the previous generation`)
+          phases.push({
+            name: 'rollback',
+            status: 'ok',
+            durationMs: Date.now() - t0,
+            detail: "by the host's watchdog"
+          })
+          return await verifyRolledBack(
+            `${what}; the host's watchdog restored the previous generation`
+          )
         }
       }
-      phases.push({ name: 'rollback', status: 'failed', durationMs: Date.now() - t0, detail: 'the host did not come back' })
+      phases.push({
+        name: 'rollback',
+        status: 'failed',
+        durationMs: Date.now() - t0,
+        detail: 'the host did not come back'
+      })
       result.status = 'failed'
       result.error = `${what}; the host did not answer again within ${Math.round((deadline - t0) / 1000)} s, so whether its watchdog restored ${prev.current} is unknown.`
       return finish()
@@ -375,28 +469,34 @@ async function reconnectAndWait(system: RemoteSystem, id: string, activationSeco
   const until = Date.now() + Math.min(activationSeconds, 120) * 1000
   while (Date.now() < until) {
     await sleep(1500)
-    const w = await system.waitActivation(id, activationSeconds).catch(() => ({ exitCode: null, output: '', connectionLost: true }))
+    const w = await system
+      .waitActivation(id, activationSeconds)
+      .catch(() => ({ exitCode: null, output: '', connectionLost: true }))
     if (!w.connectionLost) return w
   }
   return { exitCode: null, output: '', connectionLost: true }
 }
 
 async function runChecks(opts: DeployHostOptions): Promise<HealthResult> {
-  return runHealthChecks(opts.healthChecks, {
-    host: opts.remote.host,
-    address: targetAddress(opts.remote.target),
-    logger: opts.logger,
-    runOnHost: async (argv, timeoutMs) => {
-      const r = await remoteRun(opts.session, opts.remote, argv, {
-        timeoutMs,
-        privileged: false,
-        check: false,
-        phase: 'verify',
-        what: 'a health check'
-      })
-      return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut }
-    }
-  }, { timeoutMs: opts.healthTimeoutSeconds * 1000 })
+  return runHealthChecks(
+    opts.healthChecks,
+    {
+      host: opts.remote.host,
+      address: targetAddress(opts.remote.target),
+      logger: opts.logger,
+      runOnHost: async (argv, timeoutMs) => {
+        const r = await remoteRun(opts.session, opts.remote, argv, {
+          timeoutMs,
+          privileged: false,
+          check: false,
+          phase: 'verify',
+          what: 'a health check'
+        })
+        return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, timedOut: r.timedOut }
+      }
+    },
+    { timeoutMs: opts.healthTimeoutSeconds * 1000 }
+  )
 }
 
 export function summarizeActivation(a: ActivationReport): string {
@@ -404,7 +504,8 @@ export function summarizeActivation(a: ActivationReport): string {
   if (a.stop.length) parts.push(`stopped ${a.stop.length}`)
   if (a.restart.length) parts.push(`restarted ${a.restart.length}`)
   if (a.reload.length) parts.push(`reloaded ${a.reload.length}`)
-  if (a.start.length + a.newlyStarted.length) parts.push(`started ${a.start.length + a.newlyStarted.length}`)
+  if (a.start.length + a.newlyStarted.length)
+    parts.push(`started ${a.start.length + a.newlyStarted.length}`)
   if (a.failed.length) parts.push(`failed ${a.failed.join(', ')}`)
   return parts.length ? parts.join(', ') : 'no unit changes'
 }

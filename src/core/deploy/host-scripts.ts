@@ -12,8 +12,9 @@
  *   watchdog-ID.pid, wd-ID.lock     the detached watchdog, and the lock that orders it with confirm
  *
  * Processes that must outlive the SSH connection (the watchdog, the activation) run as transient
- * systemd units where systemd runs (they leave the session's cgroup), or `setsid` detached
- * processes elsewhere.
+ * systemd units where systemd runs (they leave the session's cgroup, as nixos-rebuild does for
+ * switch-to-configuration), with the session's PATH (a unit's default PATH lacks
+ * /run/current-system/sw/bin, where nix-env lives), or `setsid` detached processes elsewhere.
  */
 
 export const STATE_DIR = '/run/nix-deploy'
@@ -82,7 +83,9 @@ rm -f "$d/lock.info"
  * $1 state dir, $2 id, $3 confirm timeout, $4 previous toplevel ('' when none), $5 mode,
  * $6 activation timeout, $7 the previous generation's link name.
  */
-export const WATCHDOG = RESTORE_PROFILE + `
+export const WATCHDOG =
+  RESTORE_PROFILE +
+  `
 d=$1; id=$2
 armed=$(cat "$d/armed-$id" 2>/dev/null || date +%s)
 while :; do
@@ -118,7 +121,7 @@ mkdir -p "$d" && chmod 700 "$d" || exit 70
 rm -f "$d/confirm-$id" "$d/deadline-$id" "$d/rollback-$id.log" "$d/rollback-$id.exit"
 date +%s > "$d/armed-$id"
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-  systemd-run --unit "nix-deploy-watchdog-$id" --collect --quiet --property=Type=exec -- /bin/sh -c "$wd" nix-deploy-watchdog "$1" "$2" "$3" "$4" "$5" "$6" "$8" || exit 71
+  systemd-run --unit "nix-deploy-watchdog-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" -- /bin/sh -c "$wd" nix-deploy-watchdog "$1" "$2" "$3" "$4" "$5" "$6" "$8" || exit 71
 else
   setsid /bin/sh -c "$wd" nix-deploy-watchdog "$1" "$2" "$3" "$4" "$5" "$6" "$8" </dev/null >/dev/null 2>&1 &
   echo $! > "$d/watchdog-$id.pid"
@@ -132,7 +135,9 @@ echo armed
  * $1 state dir, $2 id, $3 toplevel, $4 action, $5 profile: set (a new generation), keep, or
  * restore (back to the generation link $7), $6 timeout seconds.
  */
-export const ACTIVATE = RESTORE_PROFILE + `
+export const ACTIVATE =
+  RESTORE_PROFILE +
+  `
 d=$1; id=$2; top=$3; act=$4
 mkdir -p "$d" && chmod 700 "$d" || exit 70
 rm -f "$d/switch-$id.exit" "$d/switch-$id.end"
@@ -145,12 +150,13 @@ fi
 echo "nix-deploy-profile $(readlink ${SYSTEM_PROFILE} 2>/dev/null)"
 job='"$1/bin/switch-to-configuration" "$2" >"$3" 2>&1; rc=$?; date +%s >"$4.end"; echo $rc >"$4.exit"'
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-  systemd-run --unit "nix-deploy-switch-$id" --collect --quiet --property=Type=exec -- /bin/sh -c "$job" nix-deploy-switch "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" || exit 71
+  systemd-run --unit "nix-deploy-switch-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" --setenv=LOCALE_ARCHIVE="\${LOCALE_ARCHIVE:-}" -- /bin/sh -c "$job" nix-deploy-switch "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" || exit 71
 else
   setsid /bin/sh -c "$job" nix-deploy-switch "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" </dev/null >/dev/null 2>&1 &
 fi
 echo nix-deploy-activation-started
-` + WAIT_BODY()
+` +
+  WAIT_BODY()
 
 function WAIT_BODY(): string {
   return `
@@ -165,7 +171,8 @@ exit "$(cat "$d/switch-$id.exit")"
 }
 
 /** Waits for an activation started earlier (after a dropped connection). Same arguments as ACTIVATE. */
-export const WAIT_ACTIVATION = `
+export const WAIT_ACTIVATION =
+  `
 d=$1; id=$2
 [ -e "$d/switch-$id.log" ] || { echo "nix-deploy: no activation $id on this host" >&2; exit 93; }
 ` + WAIT_BODY()

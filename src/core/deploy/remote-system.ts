@@ -6,8 +6,27 @@ import { ActionError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { startProcess, type LongRunning } from '../process.js'
 import { shellQuote } from '../process.js'
-import { remoteScript, SSH_CONNECTION_FAILED, describeSshError, type Remote, type SshSession } from '../ssh.js'
-import { ACTIVATE, ARM, CONFIRM, DISARM, EXTEND, GENERATIONS, LOCK, PROBE, STATE_DIR, WAIT_ACTIVATION, WATCHDOG, WATCHDOG_STATE } from './host-scripts.js'
+import {
+  remoteScript,
+  SSH_CONNECTION_FAILED,
+  describeSshError,
+  type Remote,
+  type SshSession
+} from '../ssh.js'
+import {
+  ACTIVATE,
+  ARM,
+  CONFIRM,
+  DISARM,
+  EXTEND,
+  GENERATIONS,
+  LOCK,
+  PROBE,
+  STATE_DIR,
+  WAIT_ACTIVATION,
+  WATCHDOG,
+  WATCHDOG_STATE
+} from './host-scripts.js'
 import type { DeployMode } from './types.js'
 
 export interface Probe {
@@ -40,8 +59,21 @@ export class RemoteSystem {
     return this.remote.host
   }
 
-  private script(script: string, args: string[], phase: string, what: string, timeoutMs = SHORT, check = true) {
-    return remoteScript(this.session, this.remote, script, args, { timeoutMs, phase, what, logger: this.logger, check })
+  private script(
+    script: string,
+    args: string[],
+    phase: string,
+    what: string,
+    timeoutMs = SHORT,
+    check = true
+  ) {
+    return remoteScript(this.session, this.remote, script, args, {
+      timeoutMs,
+      phase,
+      what,
+      logger: this.logger,
+      check
+    })
   }
 
   async probe(wanted: string, phase = 'probe'): Promise<Probe> {
@@ -52,15 +84,20 @@ export class RemoteSystem {
       if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim())
     }
     if (!kv.has('current')) {
-      throw new ActionError(`Host ${this.host}, phase ${phase}: the host's answer could not be read (is its login shell POSIX?).`, {
-        host: this.host,
-        phase
-      })
+      throw new ActionError(
+        `Host ${this.host}, phase ${phase}: the host's answer could not be read (is its login shell POSIX?).`,
+        {
+          host: this.host,
+          phase
+        }
+      )
     }
     return {
       current: kv.get('current') || null,
       generation: parseGeneration(kv.get('generation') ?? ''),
-      generationLink: /^system-\d+-link$/.test(kv.get('generation') ?? '') ? (kv.get('generation') as string) : null,
+      generationLink: /^system-\d+-link$/.test(kv.get('generation') ?? '')
+        ? (kv.get('generation') as string)
+        : null,
       profile: kv.get('profile') || null,
       bootId: kv.get('boot') ?? '',
       systemd: kv.get('systemd') === 'yes',
@@ -75,11 +112,23 @@ export class RemoteSystem {
    */
   async lock(holder: string, maxSeconds: number): Promise<{ release: () => Promise<void> }> {
     const privileged = this.session.needsSudo(this.remote)
-    const words = [...(privileged ? ['sudo', '-n', '--'] : []), 'sh', '-c', LOCK, 'nix-deploy', STATE_DIR, holder, String(maxSeconds)]
-    const proc: LongRunning = startProcess(this.session.sshArgv(this.remote, words.map(shellQuote).join(' ')), {
-      timeoutMs: (maxSeconds + 60) * 1000,
-      logger: this.logger
-    })
+    const words = [
+      ...(privileged ? ['sudo', '-n', '--'] : []),
+      'sh',
+      '-c',
+      LOCK,
+      'nix-deploy',
+      STATE_DIR,
+      holder,
+      String(maxSeconds)
+    ]
+    const proc: LongRunning = startProcess(
+      this.session.sshArgv(this.remote, words.map(shellQuote).join(' ')),
+      {
+        timeoutMs: (maxSeconds + 60) * 1000,
+        logger: this.logger
+      }
+    )
     const line = await proc.waitForLine(l => l.startsWith('nix-deploy-lock-'), 60_000)
     if (line === 'nix-deploy-lock-acquired') {
       return {
@@ -100,10 +149,13 @@ export class RemoteSystem {
       )
     }
     if (result.exitCode === SSH_CONNECTION_FAILED) {
-      throw new ActionError(`Host ${this.host}, phase lock: could not connect: ${describeSshError(result.stderr)}.`, {
-        host: this.host,
-        phase: 'lock'
-      })
+      throw new ActionError(
+        `Host ${this.host}, phase lock: could not connect: ${describeSshError(result.stderr)}.`,
+        {
+          host: this.host,
+          phase: 'lock'
+        }
+      )
     }
     const why = result.stderr.trim().split('\n').pop() ?? ''
     throw new ActionError(
@@ -120,7 +172,16 @@ export class RemoteSystem {
     mode: DeployMode,
     activationSeconds: number
   ): Promise<void> {
-    const args = [STATE_DIR, id, String(confirmSeconds), previous ?? '', mode, String(activationSeconds), WATCHDOG, previousLink ?? '']
+    const args = [
+      STATE_DIR,
+      id,
+      String(confirmSeconds),
+      previous ?? '',
+      mode,
+      String(activationSeconds),
+      WATCHDOG,
+      previousLink ?? ''
+    ]
     await this.script(ARM, args, 'arm', 'arming the rollback watchdog')
   }
 
@@ -136,7 +197,12 @@ export class RemoteSystem {
     timeoutSeconds: number,
     onLine?: (line: string) => void,
     restoreLink = ''
-  ): Promise<{ exitCode: number | null; output: string; connectionLost: boolean; profileLink: string | null }> {
+  ): Promise<{
+    exitCode: number | null
+    output: string
+    connectionLost: boolean
+    profileLink: string | null
+  }> {
     const args = [STATE_DIR, id, toplevel, action, profile, String(timeoutSeconds), restoreLink]
     const r = await remoteScript(this.session, this.remote, ACTIVATE, args, {
       timeoutMs: (timeoutSeconds + 30) * 1000,
@@ -148,7 +214,8 @@ export class RemoteSystem {
     })
     const profileLine = r.stdout.split('\n').find(l => l.startsWith('nix-deploy-profile '))
     const started = r.stdout.includes('nix-deploy-activation-started')
-    const lost = r.exitCode === SSH_CONNECTION_FAILED || r.timedOut || (started && r.exitCode === null)
+    const lost =
+      r.exitCode === SSH_CONNECTION_FAILED || r.timedOut || (started && r.exitCode === null)
     return {
       exitCode: lost ? null : r.exitCode,
       output: r.stderr,
@@ -158,21 +225,37 @@ export class RemoteSystem {
   }
 
   /** After a dropped connection: waits (over a new connection) for the activation to end. */
-  async waitActivation(id: string, timeoutSeconds: number): Promise<{ exitCode: number | null; output: string; connectionLost: boolean }> {
-    const r = await remoteScript(this.session, this.remote, WAIT_ACTIVATION, [STATE_DIR, id, '', '', '', String(timeoutSeconds)], {
-      timeoutMs: (timeoutSeconds + 30) * 1000,
-      phase: 'activate',
-      what: 'waiting for the activation',
-      logger: this.logger,
-      check: false
-    })
+  async waitActivation(
+    id: string,
+    timeoutSeconds: number
+  ): Promise<{ exitCode: number | null; output: string; connectionLost: boolean }> {
+    const r = await remoteScript(
+      this.session,
+      this.remote,
+      WAIT_ACTIVATION,
+      [STATE_DIR, id, '', '', '', String(timeoutSeconds)],
+      {
+        timeoutMs: (timeoutSeconds + 30) * 1000,
+        phase: 'activate',
+        what: 'waiting for the activation',
+        logger: this.logger,
+        check: false
+      }
+    )
     const lost = r.exitCode === SSH_CONNECTION_FAILED || r.timedOut
     return { exitCode: lost ? null : r.exitCode, output: r.stderr, connectionLost: lost }
   }
 
   /** A fresh connection that also pushes the watchdog's deadline. Returns false when the watchdog already fired. */
   async extend(id: string, seconds: number): Promise<boolean> {
-    const r = await this.script(EXTEND, [STATE_DIR, id, String(seconds)], 'verify', 'opening a new SSH connection', SHORT, false)
+    const r = await this.script(
+      EXTEND,
+      [STATE_DIR, id, String(seconds)],
+      'verify',
+      'opening a new SSH connection',
+      SHORT,
+      false
+    )
     if (r.exitCode === 0) return true
     if (r.exitCode === 92) return false
     throw new ActionError(
@@ -182,25 +265,51 @@ export class RemoteSystem {
   }
 
   async confirm(id: string): Promise<'confirmed' | 'fired'> {
-    const r = await this.script(CONFIRM, [STATE_DIR, id], 'confirm', 'confirming the deployment', SHORT, false)
+    const r = await this.script(
+      CONFIRM,
+      [STATE_DIR, id],
+      'confirm',
+      'confirming the deployment',
+      SHORT,
+      false
+    )
     if (r.exitCode === 0) return 'confirmed'
     if (r.exitCode === 92) return 'fired'
-    throw new ActionError(`Host ${this.host}, phase confirm: confirming failed with exit code ${r.exitCode}.`, { host: this.host, phase: 'confirm' })
+    throw new ActionError(
+      `Host ${this.host}, phase confirm: confirming failed with exit code ${r.exitCode}.`,
+      { host: this.host, phase: 'confirm' }
+    )
   }
 
   /** Stands the watchdog down before rolling back from the runner. */
   async disarm(id: string): Promise<{ fired: boolean; exit: string }> {
-    const r = await this.script(DISARM, [STATE_DIR, id], 'rollback', 'disarming the watchdog', 10 * SHORT)
+    const r = await this.script(
+      DISARM,
+      [STATE_DIR, id],
+      'rollback',
+      'disarming the watchdog',
+      10 * SHORT
+    )
     const line = r.stdout.trim().split('\n').pop() ?? ''
     if (line.startsWith('fired')) return { fired: true, exit: line.slice(6).trim() }
     return { fired: false, exit: '' }
   }
 
   async watchdogState(id: string): Promise<{ fired: boolean; exit: string; log: string[] }> {
-    const r = await this.script(WATCHDOG_STATE, [STATE_DIR, id], 'rollback', 'reading the watchdog', SHORT)
+    const r = await this.script(
+      WATCHDOG_STATE,
+      [STATE_DIR, id],
+      'rollback',
+      'reading the watchdog',
+      SHORT
+    )
     const lines = r.stdout.split('\n')
     const fired = (lines.find(l => l.startsWith('fired=')) ?? 'fired=no').slice(6)
-    return { fired: fired !== 'no', exit: fired === 'no' ? '' : fired, log: lines.filter(l => l.startsWith('log=')).map(l => l.slice(4)) }
+    return {
+      fired: fired !== 'no',
+      exit: fired === 'no' ? '' : fired,
+      log: lines.filter(l => l.startsWith('log=')).map(l => l.slice(4))
+    }
   }
 
   /** The system profile's generations, oldest first. */

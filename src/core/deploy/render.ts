@@ -16,7 +16,10 @@ function shortPath(p: string | null): string {
   return p.replace(/^\/nix\/store\/([0-9a-z]{8})[0-9a-z]{24}-/, '/nix/store/$1…-')
 }
 
-export function renderDeployMarkdown(results: HostResult[], opts: { title: string; waves?: string[][]; haltedAtWave?: number | null }): string {
+export function renderDeployMarkdown(
+  results: HostResult[],
+  opts: { title: string; waves?: string[][]; haltedAtWave?: number | null }
+): string {
   const out: string[] = []
   const counts = new Map<HostStatus, number>()
   for (const r of results) counts.set(r.status, (counts.get(r.status) ?? 0) + 1)
@@ -52,7 +55,12 @@ export function renderDeployMarkdown(results: HostResult[], opts: { title: strin
       body.push(
         table(
           ['Phase', 'Result', 'Time', 'Detail'],
-          r.phases.map(p => [p.name, p.status === 'ok' ? '✅' : p.status === 'failed' ? '❌' : '⏭️', formatDuration(p.durationMs), escapeTableCell((p.detail ?? '').slice(0, 300))])
+          r.phases.map(p => [
+            p.name,
+            p.status === 'ok' ? '✅' : p.status === 'failed' ? '❌' : '⏭️',
+            formatDuration(p.durationMs),
+            escapeTableCell((p.detail ?? '').slice(0, 300))
+          ])
         )
       )
     }
@@ -61,7 +69,12 @@ export function renderDeployMarkdown(results: HostResult[], opts: { title: strin
       body.push(
         table(
           ['Health check', 'Result', 'Attempts', 'Detail'],
-          r.health.map(h => [escapeTableCell(h.check), h.ok ? '✅' : '❌', String(h.attempts), escapeTableCell(h.detail.slice(0, 200))])
+          r.health.map(h => [
+            escapeTableCell(h.check),
+            h.ok ? '✅' : '❌',
+            String(h.attempts),
+            escapeTableCell(h.detail.slice(0, 200))
+          ])
         )
       )
     }
@@ -76,11 +89,18 @@ export function renderDeployMarkdown(results: HostResult[], opts: { title: strin
       ].filter(([, l]) => (l as string[]).length > 0) as [string, string[]][]
       if (lines.length) {
         body.push('')
-        for (const [what, units] of lines) body.push(`- ${what}: ${units.map(u => inlineCode(u)).join(', ')}`)
+        for (const [what, units] of lines)
+          body.push(`- ${what}: ${units.map(u => inlineCode(u)).join(', ')}`)
       }
     }
     out.push('')
-    out.push(details(`${r.host}: ${r.status}, ${formatDuration(Math.round(r.durationSeconds * 1000))}`, body.join('\n'), { open: r.status === 'failed' || r.status === 'rolled-back' }))
+    out.push(
+      details(
+        `${r.host}: ${r.status}, ${formatDuration(Math.round(r.durationSeconds * 1000))}`,
+        body.join('\n'),
+        { open: r.status === 'failed' || r.status === 'rolled-back' }
+      )
+    )
   }
   return out.join('\n') + '\n'
 }
@@ -88,9 +108,17 @@ export function renderDeployMarkdown(results: HostResult[], opts: { title: strin
 export function renderDeployText(results: HostResult[]): string {
   const lines: string[] = []
   for (const r of results) {
-    lines.push(`${r.host.padEnd(20)} ${r.status.padEnd(12)} ${shortPath(r.storePath).padEnd(40)} ${formatDuration(Math.round(r.durationSeconds * 1000))}`)
-    for (const p of r.phases) lines.push(`    ${p.status === 'ok' ? '✓' : p.status === 'failed' ? '✗' : '-'} ${p.name.padEnd(12)} ${formatDuration(p.durationMs).padEnd(10)} ${(p.detail ?? '').slice(0, 120)}`)
-    for (const h of r.health) lines.push(`    ${h.ok ? '✓' : '✗'} ${h.check} (${h.attempts} attempt(s)) ${h.ok ? '' : h.detail}`)
+    lines.push(
+      `${r.host.padEnd(20)} ${r.status.padEnd(12)} ${shortPath(r.storePath).padEnd(40)} ${formatDuration(Math.round(r.durationSeconds * 1000))}`
+    )
+    for (const p of r.phases)
+      lines.push(
+        `    ${p.status === 'ok' ? '✓' : p.status === 'failed' ? '✗' : '-'} ${p.name.padEnd(12)} ${formatDuration(p.durationMs).padEnd(10)} ${(p.detail ?? '').slice(0, 120)}`
+      )
+    for (const h of r.health)
+      lines.push(
+        `    ${h.ok ? '✓' : '✗'} ${h.check} (${h.attempts} attempt(s)) ${h.ok ? '' : h.detail}`
+      )
     if (r.error) lines.push(`    ${r.error}`)
   }
   return lines.join('\n') + '\n'

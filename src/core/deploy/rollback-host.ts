@@ -3,6 +3,7 @@
  * path. Sets the system profile to it, activates it, and runs the health checks.
  */
 import { ActionError } from '../errors.js'
+import { showValue } from '../inputs.js'
 import { runHealthChecks } from '../health.js'
 import type { HealthCheck } from '../health-config.js'
 import type { Logger } from '../log.js'
@@ -13,14 +14,21 @@ import { parseActivationOutput } from '../activation-output.js'
 import { RemoteSystem } from './remote-system.js'
 import type { HostResult, PhaseName, PhaseRecord } from './types.js'
 
-export type RollbackTo = { kind: 'previous' } | { kind: 'generation'; generation: number } | { kind: 'store-path'; storePath: string }
+export type RollbackTo =
+  | { kind: 'previous' }
+  | { kind: 'generation'; generation: number }
+  | { kind: 'store-path'; storePath: string }
 
 export function parseRollbackTo(value: string): RollbackTo {
   const v = value.trim()
   if (v === '' || v === 'previous') return { kind: 'previous' }
   if (/^[0-9]{1,9}$/.test(v)) return { kind: 'generation', generation: Number(v) }
-  if (/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$/.test(v)) return { kind: 'store-path', storePath: v }
-  throw new ActionError(`Input 'to' must be 'previous', a generation number or a /nix/store path, not '${v.slice(0, 80)}'.`, { input: 'to' })
+  if (/^\/nix\/store\/[0-9a-df-np-sv-z]{32}-[A-Za-z0-9+._?=-]+$/.test(v))
+    return { kind: 'store-path', storePath: v }
+  throw new ActionError(
+    `Input 'to' must be 'previous', a generation number or a /nix/store path, not ${showValue(v)}.`,
+    { input: 'to' }
+  )
 }
 
 export interface RollbackHostOptions {
@@ -57,20 +65,32 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
     result.durationSeconds = (Date.now() - started) / 1000
     return result
   }
-  const step = async <T>(name: PhaseName, fn: () => Promise<T>, detail?: (v: T) => string): Promise<T> => {
+  const step = async <T>(
+    name: PhaseName,
+    fn: () => Promise<T>,
+    detail?: (v: T) => string
+  ): Promise<T> => {
     const t0 = Date.now()
     try {
       const v = await fn()
       phases.push({ name, status: 'ok', durationMs: Date.now() - t0, detail: detail?.(v) })
       return v
     } catch (err) {
-      phases.push({ name, status: 'failed', durationMs: Date.now() - t0, detail: err instanceof Error ? err.message : String(err) })
+      phases.push({
+        name,
+        status: 'failed',
+        durationMs: Date.now() - t0,
+        detail: err instanceof Error ? err.message : String(err)
+      })
       throw err
     }
   }
   const failWith = (phase: PhaseName, err: unknown) => {
     result.failedPhase = phase
-    result.error = err instanceof ActionError ? err.message : `Host ${host} failed in phase ${phase}: ${err instanceof Error ? err.message : String(err)}.`
+    result.error =
+      err instanceof ActionError
+        ? err.message
+        : `Host ${host} failed in phase ${phase}: ${err instanceof Error ? err.message : String(err)}.`
     return done()
   }
 
@@ -96,7 +116,10 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
   }
   let lock: { release: () => Promise<void> } | null = null
   try {
-    if (!opts.locked) lock = await step('lock', () => system.lock(opts.holder, opts.activationTimeoutSeconds + opts.healthTimeoutSeconds + 600))
+    if (!opts.locked)
+      lock = await step('lock', () =>
+        system.lock(opts.holder, opts.activationTimeoutSeconds + opts.healthTimeoutSeconds + 600)
+      )
   } catch (err) {
     return failWith('lock', err)
   }
@@ -119,7 +142,8 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
         }
         const report = parseActivationOutput(a.output)
         result.activation = report
-        if (a.exitCode !== 0 && a.exitCode !== 4) throw new Error(`switch-to-configuration switch exited with code ${a.exitCode}`)
+        if (a.exitCode !== 0 && a.exitCode !== 4)
+          throw new Error(`switch-to-configuration switch exited with code ${a.exitCode}`)
         return report
       },
       summarizeActivation
@@ -133,8 +157,19 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
           address: targetAddress(opts.remote.target),
           logger: opts.logger,
           runOnHost: async (argv, timeoutMs) => {
-            const x = await remoteRun(opts.session, opts.remote, argv, { timeoutMs, privileged: false, check: false, phase: 'verify', what: 'a health check' })
-            return { exitCode: x.exitCode, stdout: x.stdout, stderr: x.stderr, timedOut: x.timedOut }
+            const x = await remoteRun(opts.session, opts.remote, argv, {
+              timeoutMs,
+              privileged: false,
+              check: false,
+              phase: 'verify',
+              what: 'a health check'
+            })
+            return {
+              exitCode: x.exitCode,
+              stdout: x.stdout,
+              stderr: x.stderr,
+              timedOut: x.timedOut
+            }
           }
         },
         { timeoutMs: opts.healthTimeoutSeconds * 1000 }
@@ -148,7 +183,8 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
     result.activeStorePath = after.current
     result.generation = after.generation
     result.status = after.current === target ? 'rolled-back' : 'failed'
-    if (result.status === 'failed') result.error = `Host ${host}, phase activate: after the rollback the host runs ${after.current}, not ${target}.`
+    if (result.status === 'failed')
+      result.error = `Host ${host}, phase activate: after the rollback the host runs ${after.current}, not ${target}.`
     return done()
   } catch (err) {
     const after = await system.probe('').catch(() => null)
@@ -171,7 +207,9 @@ function resolveTo(
 ): { storePath: string; generation: number | null } {
   if (to.kind === 'store-path') {
     // The newest generation holding that store path, so the profile goes back to it as it was.
-    const g = [...gens].reverse().find(x => x.storePath === to.storePath && x.generation !== current)
+    const g = [...gens]
+      .reverse()
+      .find(x => x.storePath === to.storePath && x.generation !== current)
     return { storePath: to.storePath, generation: g?.generation ?? null }
   }
   if (to.kind === 'generation') {
@@ -186,6 +224,10 @@ function resolveTo(
   }
   const older = gens.filter(g => current === null || g.generation < current)
   const prev = older[older.length - 1]
-  if (!prev) throw new ActionError(`Host ${host}, phase resolve: the host has no generation before ${current ?? 'the current one'} to return to.`, { host, phase: 'resolve' })
+  if (!prev)
+    throw new ActionError(
+      `Host ${host}, phase resolve: the host has no generation before ${current ?? 'the current one'} to return to.`,
+      { host, phase: 'resolve' }
+    )
   return prev
 }

@@ -2,7 +2,8 @@
  * A fleet in waves: `max-parallel` hosts at a time; `all` (one wave), `canary` (one host, then the
  * rest), `waves:N` (N waves of growing size). The first wave with a host that did not end
  * deployed or unchanged halts the rollout: later waves are not touched, and hosts of earlier
- * waves are returned to their previous system unless `rollbackScope` is 'host'.
+ * waves (and this wave's healthy ones) are returned to their previous system unless
+ * `rollbackScope` is 'host' or every failure came before the host's system changed.
  */
 import type { Strategy } from '../inputs.js'
 import type { Logger } from '../log.js'
@@ -16,21 +17,24 @@ export function planWaves(hosts: string[], strategy: Strategy): string[][] {
   if (strategy.kind === 'all') return [hosts]
   if (strategy.kind === 'canary') return hosts.length === 1 ? [hosts] : [[hosts[0]], hosts.slice(1)]
   const n = Math.min(strategy.waves, hosts.length)
-  // Sizes proportional to 1, 2, 4, …, each at least 1, summing to the fleet.
+  // Sizes proportional to 1, 2, 4, …, each at least 1, summing to the fleet: floors of the
+  // quotas, then the hosts left over go to the waves furthest below their quota (6 hosts in 3
+  // waves: 1, 2, 3), so the sizes never shrink from one wave to the next.
   const weights = Array.from({ length: n }, (_, i) => 2 ** i)
   const total = weights.reduce((a, b) => a + b, 0)
-  const sizes = weights.map(w => Math.max(1, Math.floor((w / total) * hosts.length)))
-  let excess = sizes.reduce((a, b) => a + b, 0) - hosts.length
-  for (let i = n - 1; excess > 0 && i >= 0; i--) {
-    while (excess > 0 && sizes[i] > 1) {
-      sizes[i]--
-      excess--
-    }
-  }
-  for (let i = n - 1; excess < 0; i = (i - 1 + n) % n) {
-    sizes[i]++
-    excess++
-  }
+  const quota = weights.map(w => (w / total) * hosts.length)
+  const sizes = quota.map(q => Math.max(1, Math.floor(q)))
+  let missing = hosts.length - sizes.reduce((a, b) => a + b, 0)
+  const pick = (candidates: number[], key: (i: number) => number): number =>
+    candidates.reduce((best, i) => (key(i) >= key(best) ? i : best), candidates[0])
+  for (; missing > 0; missing--) sizes[pick([...sizes.keys()], i => quota[i] - sizes[i])]++
+  for (; missing < 0; missing++)
+    sizes[
+      pick(
+        [...sizes.keys()].filter(i => sizes[i] > 1),
+        i => sizes[i] - quota[i]
+      )
+    ]--
   const waves: string[][] = []
   let at = 0
   for (const size of sizes) {
@@ -58,7 +62,11 @@ export interface RolloutResult {
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time, keeping order in the results. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>
+): Promise<R[]> {
   const out: R[] = new Array(items.length)
   let next = 0
   const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
@@ -72,6 +80,8 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
 }
 
 const OK = new Set(['deployed', 'unchanged'])
+/** Phases that fail before a host's system changes. */
+const UNCHANGED_PHASES = new Set<string>(['resolve', 'probe', 'lock', 'copy', 'record', 'arm'])
 
 export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
   const waves = planWaves(opts.hosts, opts.strategy)
@@ -85,20 +95,42 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
     const failed = results.filter(r => !OK.has(r.status))
     if (failed.length === 0) continue
     haltedAtWave = w
-    opts.logger.error(`Wave ${w + 1} failed on ${failed.map(f => f.host).join(', ')}: the rollout stops here.`)
-    // This wave's healthy hosts and earlier waves' hosts go back too, unless asked otherwise.
-    if (opts.rollbackScope === 'fleet') {
-      const toRevert = [...byHost.values()].filter(r => r.status === 'deployed' && r.previousStorePath)
-      if (toRevert.length > 0) opts.logger.info(`Returning ${toRevert.map(r => r.host).join(', ')} to their previous systems.`)
+    opts.logger.error(
+      `Wave ${w + 1} failed on ${failed.map(f => f.host).join(', ')}: the rollout stops here.`
+    )
+    // This wave's healthy hosts and earlier waves' hosts go back too, unless asked otherwise, when
+    // the new systems were found wanting on some host. A host that failed before anything changed
+    // on it (unreachable, locked, copy failed) proves nothing against them: halt, revert nothing.
+    const wanting = failed.some(r => !r.failedPhase || !UNCHANGED_PHASES.has(r.failedPhase))
+    if (!wanting)
+      opts.logger.info(
+        `No host of wave ${w + 1} switched and failed: the deployed hosts keep their new systems.`
+      )
+    if (opts.rollbackScope === 'fleet' && wanting) {
+      const toRevert = [...byHost.values()].filter(
+        r => r.status === 'deployed' && r.previousStorePath
+      )
+      if (toRevert.length > 0)
+        opts.logger.info(
+          `Returning ${toRevert.map(r => r.host).join(', ')} to their previous systems.`
+        )
       const reverted = await mapLimit(toRevert, opts.maxParallel, r => opts.revert(r))
       for (const rv of reverted) {
         const orig = byHost.get(rv.host) as HostResult
         byHost.set(rv.host, {
           ...orig,
-          status: rv.status === 'rolled-back' || rv.status === 'unchanged' ? 'rolled-back' : 'failed',
+          status:
+            rv.status === 'rolled-back' || rv.status === 'unchanged' ? 'rolled-back' : 'failed',
           activeStorePath: rv.activeStorePath,
           generation: rv.generation,
-          phases: [...orig.phases, ...rv.phases.map(p => ({ ...p, name: 'rollback' as const }))],
+          phases: [
+            ...orig.phases,
+            ...rv.phases.map(p => ({
+              ...p,
+              name: 'rollback' as const,
+              detail: `${p.name}${p.detail ? `: ${p.detail}` : ''}`
+            }))
+          ],
           durationSeconds: orig.durationSeconds + rv.durationSeconds,
           error:
             rv.status === 'rolled-back' || rv.status === 'unchanged'
@@ -123,7 +155,10 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
         durationSeconds: 0,
         phases: [],
         health: [],
-        error: haltedAtWave !== null ? `Host ${h} was not touched: the rollout stopped at wave ${haltedAtWave + 1}.` : undefined
+        error:
+          haltedAtWave !== null
+            ? `Host ${h} was not touched: the rollout stopped at wave ${haltedAtWave + 1}.`
+            : undefined
       }
   )
   return { results, waves, haltedAtWave }

