@@ -217,11 +217,6 @@ export async function deployCommand(
       "Input 'reboot' goes with mode: boot (switch and test activate without a reboot).",
       { input: 'reboot' }
     )
-  if (reboot)
-    throw new ActionError(
-      "Input 'reboot': rebooting into the new generation is not supported by this version; use mode: boot and reboot the host yourself.",
-      { input: 'reboot' }
-    )
   const healthChecks = parseHealthChecks(ctx.get('health-checks'))
   const healthTimeout = parseSeconds('health-timeout', ctx.get('health-timeout'), 120, {
     min: 1,
@@ -270,6 +265,7 @@ export async function deployCommand(
             remote: remoteOf.get(host) as Remote,
             storePath,
             mode,
+            reboot,
             healthChecks,
             healthTimeoutSeconds: healthTimeout,
             confirmTimeoutSeconds: confirmTimeout,

@@ -13,6 +13,7 @@
  * the test process dies without `stop()`, the anchor kills everything in its namespace.
  */
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { createConnection } from 'node:net'
 import { promises as fs } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -129,6 +130,11 @@ mount --bind "$h/nix" /nix
 mount --bind "$h/run" /run
 mount --bind "$h/root" /root
 mount --bind "$h/etc-nix" /etc/nix
+# The host's own boot id and /usr/local/sbin (which holds its simulated \`reboot\`, first on
+# root's PATH): a reboot inside the namespace can never reach the machine.
+mount --bind "$h/boot_id" /proc/sys/kernel/random/boot_id
+mount --bind "$h/sbin" /usr/local/sbin
+[ -x /usr/local/sbin/reboot ] || exit 1
 echo $$ > "$h/anchor.pid.tmp"
 mv "$h/anchor.pid.tmp" "$h/anchor.pid"
 set +e
@@ -139,6 +145,33 @@ for p in /proc/[0-9]*; do
   [ "$pid" = "$$" ] && continue
   [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$me" ] && kill -9 "$pid" 2>/dev/null
 done
+exit 0
+`
+
+/**
+ * The simulated host's `reboot`: everything running on the host stops, /run is emptied but for
+ * the machine's own settings (/run/sim, /run/sshd), the host gets a new boot id, then its boot
+ * default (/run/sim/boot-system, set by switch-to-configuration switch and boot) comes up, which
+ * starts its sshd and health service again. Detached, so the SSH session that asked can end.
+ */
+const REBOOT_SHIM = `#!/bin/sh
+h=@HOSTDIR@
+setsid /bin/sh -c '
+  h=$1
+  sleep 1
+  anchor=$(cat "$h/anchor.pid")
+  me=$(readlink /proc/$$/ns/mnt)
+  for p in /proc/[0-9]*; do
+    pid=\${p#/proc/}
+    if [ "$pid" = "$$" ] || [ "$pid" = "$anchor" ]; then continue; fi
+    [ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$me" ] && kill -9 "$pid" 2>/dev/null
+  done
+  find /run -mindepth 1 -maxdepth 1 ! -name sim ! -name sshd -exec rm -rf {} +
+  cat /proc/sys/kernel/random/uuid > /proc/sys/kernel/random/boot_id
+  sleep 1
+  boot=$(readlink -f /run/sim/boot-system)
+  if [ -n "$boot" ]; then "$boot/bin/switch-to-configuration" test > /run/sim/boot.log 2>&1; fi
+' sim-reboot "$h" </dev/null >/dev/null 2>&1 &
 exit 0
 `
 
@@ -462,6 +495,11 @@ async function startHost(h: Host, clientPub: string): Promise<string> {
     await fs.mkdir(join(h.dir, sub), { recursive: true, mode: 0o755 })
   }
   await fs.chmod(join(h.dir, 'root'), 0o700)
+  await fs.mkdir(join(h.dir, 'sbin'), { recursive: true })
+  await fs.writeFile(join(h.dir, 'boot_id'), randomUUID() + '\n')
+  await fs.writeFile(join(h.dir, 'sbin/reboot'), REBOOT_SHIM.replace('@HOSTDIR@', h.dir), {
+    mode: 0o755
+  })
   await fs.writeFile(join(h.dir, 'etc-nix/nix.conf'), HOST_NIX_CONF)
   const hostKey = join(h.dir, 'ssh/ssh_host_ed25519_key')
   await sh(

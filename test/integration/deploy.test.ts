@@ -370,3 +370,48 @@ describe('rollback', () => {
     T
   )
 })
+
+describe('deploy with mode: boot and reboot: true', () => {
+  it(
+    'reboots into the new generation, waits for a new boot id and proves it',
+    async () => {
+      const h = fleet.host('h2')
+      await fleet.install(h, sys.a)
+      const bootBefore = (await h.exec(['cat', '/proc/sys/kernel/random/boot_id'])).stdout.trim()
+      const run = await deploy(h, sys.b, {
+        mode: 'boot',
+        reboot: 'true',
+        'activation-timeout': '60'
+      })
+      expect(run.failure).toBeUndefined()
+      expect(run.outputs.status).toBe('deployed')
+      expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
+      const bootAfter = (await h.exec(['cat', '/proc/sys/kernel/random/boot_id'])).stdout.trim()
+      expect(bootAfter).not.toBe(bootBefore)
+      expect(run.summary).toContain('| reboot |')
+    },
+    T
+  )
+
+  it(
+    'an unhealthy generation after the reboot: the previous one becomes the boot default and boots again',
+    async () => {
+      const h = fleet.host('h2')
+      const gens = await h.generations()
+      const run = await deploy(h, sys.unhealthy, {
+        mode: 'boot',
+        reboot: 'true',
+        'activation-timeout': '60',
+        'health-timeout': '5'
+      })
+      expect(run.exitCode).toBe(1)
+      expect(run.outputs.status).toBe('rolled-back')
+      expect(run.failure).toMatch(
+        /phase verify: health check failed.*rebooted into the previous generation .*which is healthy/
+      )
+      expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
+      expect(await h.generations()).toEqual(gens)
+    },
+    T
+  )
+})

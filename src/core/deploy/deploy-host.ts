@@ -20,6 +20,8 @@ export interface DeployHostOptions {
   remote: Remote
   storePath: string
   mode: DeployMode
+  /** With mode boot: reboot into the new generation, prove it, and on failure boot the previous one. */
+  reboot?: boolean
   healthChecks: HealthCheck[]
   healthTimeoutSeconds: number
   confirmTimeoutSeconds: number
@@ -263,6 +265,8 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
       return await recover('activate', `activation failed: ${why}`, connectionLost)
     }
 
+    if (opts.mode === 'boot' && opts.reboot) return await rebootInto()
+
     if (opts.mode === 'boot') {
       result.status = 'deployed'
       result.generation = (await safeProbe())?.generation ?? null
@@ -336,6 +340,134 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
       `${host}: deployed ${opts.storePath}${result.generation !== null ? ` (generation ${result.generation})` : ''}.`
     )
     return finish()
+
+    /** mode boot + reboot: reboot, wait for a new boot id, prove the host; or boot the previous generation again. */
+    async function rebootInto(): Promise<HostResult> {
+      const waitSeconds = opts.activationTimeoutSeconds
+      let booted: Probe
+      try {
+        booted = await phase(
+          'reboot',
+          async () => {
+            await system.reboot()
+            const p = await system.waitForBoot(prev.bootId, waitSeconds)
+            if (!p)
+              throw new PhaseFailure(
+                'reboot',
+                `the host did not come back within ${waitSeconds} s of the reboot`
+              )
+            if (p.current !== opts.storePath) {
+              throw new PhaseFailure(
+                'reboot',
+                `after the reboot the host runs ${p.current ?? 'no system'}, not the new generation`
+              )
+            }
+            return p
+          },
+          p => `booted ${p.current} (boot ${p.bootId.slice(0, 8)})`
+        )
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err)
+        return await recoverBoot('reboot', why, !/did not come back/.test(why))
+      }
+      try {
+        await phase(
+          'verify',
+          async () => {
+            const health = await runChecks(opts)
+            result.health = health.outcomes
+            if (!health.ok) {
+              result.failingCheck = health.failure
+              throw new PhaseFailure('verify', `health check failed: ${health.failure}`)
+            }
+            return health
+          },
+          h => `${h.outcomes.length} health check(s) passed`
+        )
+      } catch (err) {
+        return await recoverBoot('verify', err instanceof Error ? err.message : String(err), true)
+      }
+      result.status = 'deployed'
+      result.activeStorePath = booted.current
+      result.generation = booted.generation
+      log.info(
+        `${host}: rebooted into ${opts.storePath}${booted.generation !== null ? ` (generation ${booted.generation})` : ''}.`
+      )
+      return finish()
+    }
+
+    /** A reboot into the new generation went wrong: make the previous one the boot default and boot it. */
+    async function recoverBoot(
+      failedPhase: PhaseName,
+      why: string,
+      hostUp: boolean
+    ): Promise<HostResult> {
+      result.failedPhase = failedPhase
+      const what = `Host ${host} failed in phase ${failedPhase}: ${why}`
+      const now = hostUp ? await safeProbe() : null
+      result.activeStorePath = now?.current ?? null
+      result.generation = now?.generation ?? null
+      result.status = 'failed'
+      if (!hostUp) {
+        result.error = `${what}; its boot default is the new generation ${opts.storePath}, and nothing more can be done over SSH until it answers.`
+        return finish()
+      }
+      if (!prev.current) {
+        result.error = `${what}; the host had no previous generation to boot instead, so it stays on ${now?.current ?? opts.storePath}.`
+        return finish()
+      }
+      if (!opts.rollback) {
+        result.error = `${what}; rollback is off, so the host stays on ${now?.current ?? 'an unknown system'}.`
+        return finish()
+      }
+      try {
+        const back = await phase(
+          'rollback',
+          async () => {
+            const r = await system.activate(
+              `${id}-rb`,
+              prev.current as string,
+              'boot',
+              'restore-delete',
+              opts.activationTimeoutSeconds,
+              undefined,
+              prevLink ?? ''
+            )
+            if (r.connectionLost || r.exitCode !== 0) {
+              throw new PhaseFailure(
+                'rollback',
+                `making the previous generation the boot default failed (${r.connectionLost ? 'connection lost' : `exit code ${r.exitCode}`})`
+              )
+            }
+            const bootNow = (await system.probe('', 'rollback')).bootId
+            await system.reboot()
+            const p = await system.waitForBoot(bootNow, opts.activationTimeoutSeconds)
+            if (!p)
+              throw new PhaseFailure(
+                'rollback',
+                'the host did not come back from the second reboot'
+              )
+            return p
+          },
+          p => `booted ${p.current}`
+        )
+        result.activeStorePath = back.current
+        result.generation = back.generation
+        if (back.current !== prev.current) {
+          result.error = `${what}; after booting the previous generation again the host runs ${back.current}, not ${prev.current}.`
+          return finish()
+        }
+      } catch (err) {
+        const again = await safeProbe()
+        result.activeStorePath = again?.current ?? null
+        result.error = `${what}; booting the previous generation failed too (${err instanceof Error ? err.message : String(err)}): the host runs ${again?.current ?? 'an unknown system'}.`
+        return finish()
+      }
+      const health = await runChecks(opts)
+      result.status = 'rolled-back'
+      result.error = `${what}; rebooted into the previous generation ${prev.current}${result.generation !== null ? ` (generation ${result.generation})` : ''}${health.ok ? ', which is healthy' : `, which is not healthy either (${health.failure})`}.`
+      return finish()
+    }
 
     async function safeProbe(): Promise<Probe | null> {
       try {

@@ -241,3 +241,12 @@ for l in system-*-link; do
   printf '%s %s\\n' "$n" "$(readlink -f "$l")"
 done
 `
+
+/**
+ * Reboots the host a second from now, detached, so this SSH command returns first.
+ * `systemctl reboot` where systemd runs (NixOS), `reboot` elsewhere.
+ */
+export const REBOOT = `
+setsid /bin/sh -c 'sleep 1; if [ -d /run/systemd/system ]; then systemctl reboot; else reboot; fi' </dev/null >/dev/null 2>&1 &
+echo rebooting
+`

@@ -22,6 +22,7 @@ import {
   GENERATIONS,
   LOCK,
   PROBE,
+  REBOOT,
   STATE_DIR,
   WAIT_ACTIVATION,
   WATCHDOG,
@@ -321,5 +322,28 @@ export class RemoteSystem {
       .filter((m): m is RegExpExecArray => m !== null)
       .map(m => ({ generation: Number(m[1]), storePath: m[2] }))
       .sort((a, b) => a.generation - b.generation)
+  }
+
+  /** Asks the host to reboot (detached: this call returns before it goes down). */
+  async reboot(): Promise<void> {
+    await this.script(REBOOT, [], 'reboot', 'rebooting the host')
+  }
+
+  /**
+   * Waits until the host answers with a boot id other than `before` (it rebooted), polling over
+   * new connections. Returns its state then, or null when it did not come back in time.
+   */
+  async waitForBoot(before: string, timeoutSeconds: number): Promise<Probe | null> {
+    const until = Date.now() + timeoutSeconds * 1000
+    while (Date.now() < until) {
+      await new Promise(r => setTimeout(r, 1000))
+      try {
+        const p = await this.probe('', 'reboot')
+        if (p.bootId && p.bootId !== before) return p
+      } catch {
+        /* down or still booting */
+      }
+    }
+    return null
   }
 }
