@@ -13,9 +13,8 @@ import { parseBool } from '../core/inputs.js'
 import type { Logger } from '../core/log.js'
 import { escapeMarkdown, heading, inlineCode, table } from '../core/markdown.js'
 import { renderMarkdown } from '../core/render-diff.js'
-import type { HostSection } from '../core/sticky-comment.js'
 import { saveClosure, type SaveResult } from './actions-cache.js'
-import { pullRequestFromEvent, runSummaryUrl, upsertSection } from './pr-comment.js'
+import { commentSection } from './pr-comment.js'
 import {
   input,
   rememberSshFolder,
@@ -57,48 +56,20 @@ export interface CommentContent {
  * step: no pull request is a notice, a missing or read-only token a warning.
  */
 export async function commentDiff(log: Logger, content: CommentContent): Promise<void> {
-  const eventName = process.env.GITHUB_EVENT_NAME ?? ''
-  const eventPath = process.env.GITHUB_EVENT_PATH ?? ''
-  const pr = eventPath ? pullRequestFromEvent(eventPath, eventName) : null
-  if (!pr) {
-    core.notice(
-      `comment is true, but this run (event '${eventName || 'unknown'}') has no pull request to comment on; the diff is in the job summary.`
-    )
-    return
-  }
-  const token = input('github-token')
-  if (!token) {
-    log.warning(
-      "Input 'github-token' is empty, so the pull request comment was not written; the diff is in the job summary."
-    )
-    return
-  }
   const levels = content.diff
     ? diffLevels(content.diff)
     : (() => {
         const text = escapeMarkdown(content.note ?? content.summary)
         return { full: text, selected: text, summary: text }
       })()
-  const section: HostSection = {
+  const section = {
     host: content.host,
     kind: 'diff',
     changed: content.changed,
     summary: content.summary,
-    levels,
-    updatedAt: new Date().toISOString(),
-    runUrl: runSummaryUrl()
+    levels
   }
-  await log.group(`Pull request comment (${pr.owner}/${pr.repo}#${pr.number})`, () =>
-    upsertSection({
-      token,
-      owner: pr.owner,
-      repo: pr.repo,
-      issue: pr.number,
-      section,
-      summaryUrl: runSummaryUrl(),
-      logger: log
-    })
-  )
+  await commentSection(log, input('github-token'), section, 'diff')
 }
 
 function cacheLine(result: SaveResult | undefined): string {

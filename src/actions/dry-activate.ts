@@ -7,7 +7,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import * as core from '@actions/core'
 import { dryActivateCommand, dryActivateOutputs } from '../commands/dry-activate.js'
 import { fileLabel } from '../core/build.js'
 import type { DryActivateReport } from '../core/dry-activate.js'
@@ -20,9 +19,8 @@ import {
   dryActivateSummaryLine,
   renderDryActivateMarkdown
 } from '../core/render-dry-activate.js'
-import type { HostSection } from '../core/sticky-comment.js'
 import { restoreClosure } from './actions-cache.js'
-import { pullRequestFromEvent, runSummaryUrl, upsertSection } from './pr-comment.js'
+import { commentSection } from './pr-comment.js'
 import {
   input,
   rememberSshFolder,
@@ -86,42 +84,14 @@ export function writeReportFile(
 
 /** Puts the host's `dry-activate` section into the sticky comment. Never fails the step. */
 async function commentReport(log: Logger, report: DryActivateReport): Promise<void> {
-  const eventName = process.env.GITHUB_EVENT_NAME ?? ''
-  const eventPath = process.env.GITHUB_EVENT_PATH ?? ''
-  const pr = eventPath ? pullRequestFromEvent(eventPath, eventName) : null
-  if (!pr) {
-    core.notice(
-      `comment is true, but this run (event '${eventName || 'unknown'}') has no pull request to comment on; the report is in the job summary.`
-    )
-    return
-  }
-  const token = input('github-token')
-  if (!token) {
-    log.warning(
-      "Input 'github-token' is empty, so the pull request comment was not written; the report is in the job summary."
-    )
-    return
-  }
-  const section: HostSection = {
+  const section = {
     host: report.host,
     kind: 'dry-activate',
     changed: report.changed,
     summary: dryActivateSummaryLine(report),
-    levels: dryActivateLevels(report),
-    updatedAt: new Date().toISOString(),
-    runUrl: runSummaryUrl()
+    levels: dryActivateLevels(report)
   }
-  await log.group(`Pull request comment (${pr.owner}/${pr.repo}#${pr.number})`, () =>
-    upsertSection({
-      token,
-      owner: pr.owner,
-      repo: pr.repo,
-      issue: pr.number,
-      section,
-      summaryUrl: runSummaryUrl(),
-      logger: log
-    })
-  )
+  await commentSection(log, input('github-token'), section, 'report')
 }
 
 export async function runDryActivate(): Promise<void> {

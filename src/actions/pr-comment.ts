@@ -340,3 +340,47 @@ export function runSummaryUrl(env: NodeJS.ProcessEnv = process.env): string | un
       : ''
   return `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${attempt}`
 }
+
+/**
+ * Puts one host's section into the pull request's sticky comment, for the actions' `comment:
+ * true`. Never fails the step: no pull request is a notice, a missing or read-only token a
+ * warning; `what` names what stays in the job summary ("diff", "report").
+ */
+export async function commentSection(
+  log: Logger,
+  token: string,
+  section: Omit<HostSection, 'updatedAt' | 'runUrl'>,
+  what: string
+): Promise<void> {
+  const eventName = process.env.GITHUB_EVENT_NAME ?? ''
+  const eventPath = process.env.GITHUB_EVENT_PATH ?? ''
+  const pr = eventPath ? pullRequestFromEvent(eventPath, eventName) : null
+  if (!pr) {
+    const message = `comment is true, but this run (event '${eventName || 'unknown'}') has no pull request to comment on; the ${what} is in the job summary.`
+    if (log.notice) log.notice(message)
+    else log.info(message)
+    return
+  }
+  if (!token) {
+    log.warning(
+      `Input 'github-token' is empty, so the pull request comment was not written; the ${what} is in the job summary.`
+    )
+    return
+  }
+  const full: HostSection = {
+    ...section,
+    updatedAt: new Date().toISOString(),
+    runUrl: runSummaryUrl()
+  }
+  await log.group(`Pull request comment (${pr.owner}/${pr.repo}#${pr.number})`, () =>
+    upsertSection({
+      token,
+      owner: pr.owner,
+      repo: pr.repo,
+      issue: pr.number,
+      section: full,
+      summaryUrl: runSummaryUrl(),
+      logger: log
+    })
+  )
+}

@@ -30,6 +30,9 @@ export class ActionsLogger implements Logger {
   warning(message: string, where?: Annotation): void {
     this.annotate('warning', message, where)
   }
+  notice(message: string): void {
+    core.notice(secrets.scrub(message))
+  }
   error(message: string, where?: Annotation): void {
     this.annotate('error', message, where)
   }

@@ -29,8 +29,10 @@ export function checkFailure(run: CheckRun): string | null {
   if (report.result === 'passed') return null
   if (report.errors.length > 0) {
     const e = report.errors[0]
-    const at = e.file ? `${e.file}${e.line ? `:${e.line}` : ''}: ` : ''
-    return `check: nix flake check of '${flake}' found ${report.errors.length} error(s), the first at ${at}${e.message}`
+    const count =
+      report.errors.length === 1 ? 'an error' : `${report.errors.length} errors, the first`
+    const at = e.file ? ` at ${e.file}${e.line ? `:${e.line}` : ''}` : ''
+    return `check: nix flake check of '${flake}' found ${count}${at}: ${e.message}`
   }
   if (report.failureTail === '' && report.unformatted.length > 0) {
     return `check: the flake's formatter changes ${report.unformatted.length} file(s): ${report.unformatted.slice(0, 5).join(', ')}`

@@ -14,6 +14,8 @@ export interface Logger {
   info(message: string): void
   warning(message: string, where?: Annotation): void
   error(message: string, where?: Annotation): void
+  /** A notice (an annotation on GitHub); loggers without one use info. */
+  notice?(message: string): void
   /** Runs `fn` inside a collapsible group of the log. */
   group<T>(title: string, fn: () => Promise<T>): Promise<T>
 }

@@ -609,7 +609,14 @@ async function reconnectAndWait(system: RemoteSystem, id: string, activationSeco
   return { exitCode: null, output: '', connectionLost: true }
 }
 
-async function runChecks(opts: DeployHostOptions): Promise<HealthResult> {
+/** The health checks of one host: http from the runner, the rest over new SSH connections. */
+export async function checkHostHealth(opts: {
+  session: SshSession
+  remote: Remote
+  healthChecks: HealthCheck[]
+  healthTimeoutSeconds: number
+  logger: Logger
+}): Promise<HealthResult> {
   return runHealthChecks(
     opts.healthChecks,
     {
@@ -630,6 +637,8 @@ async function runChecks(opts: DeployHostOptions): Promise<HealthResult> {
     { timeoutMs: opts.healthTimeoutSeconds * 1000 }
   )
 }
+
+const runChecks = checkHostHealth
 
 export function summarizeActivation(a: ActivationReport): string {
   const parts: string[] = []

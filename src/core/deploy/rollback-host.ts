@@ -4,12 +4,10 @@
  */
 import { ActionError } from '../errors.js'
 import { showValue } from '../inputs.js'
-import { runHealthChecks } from '../health.js'
 import type { HealthCheck } from '../health-config.js'
 import type { Logger } from '../log.js'
-import { remoteRun, type Remote, type SshSession } from '../ssh.js'
-import { targetAddress } from '../target.js'
-import { newDeployId, summarizeActivation } from './deploy-host.js'
+import type { Remote, SshSession } from '../ssh.js'
+import { checkHostHealth, newDeployId, summarizeActivation } from './deploy-host.js'
 import { parseActivationOutput } from '../activation-output.js'
 import { RemoteSystem } from './remote-system.js'
 import type { HostResult, PhaseName, PhaseRecord } from './types.js'
@@ -150,30 +148,7 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
     )
     void r
     const health = await step('verify', async () => {
-      const h = await runHealthChecks(
-        opts.healthChecks,
-        {
-          host,
-          address: targetAddress(opts.remote.target),
-          logger: opts.logger,
-          runOnHost: async (argv, timeoutMs) => {
-            const x = await remoteRun(opts.session, opts.remote, argv, {
-              timeoutMs,
-              privileged: false,
-              check: false,
-              phase: 'verify',
-              what: 'a health check'
-            })
-            return {
-              exitCode: x.exitCode,
-              stdout: x.stdout,
-              stderr: x.stderr,
-              timedOut: x.timedOut
-            }
-          }
-        },
-        { timeoutMs: opts.healthTimeoutSeconds * 1000 }
-      )
+      const h = await checkHostHealth(opts)
       result.health = h.outcomes
       if (!h.ok) throw new Error(`health check failed: ${h.failure}`)
       return h
