@@ -133,9 +133,9 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
     opts.healthTimeoutSeconds * 2 +
     opts.confirmTimeoutSeconds +
     4 * 3600
-  let lock: { release: () => Promise<void> }
+  let lock: { release: () => Promise<void>; state: Probe }
   try {
-    lock = await phase('lock', () => system.lock(opts.holder, maxSeconds))
+    lock = await phase('lock', () => system.lock(opts.holder, maxSeconds, opts.storePath))
   } catch (err) {
     return fail('lock', errorText(err, host, 'lock'))
   }
@@ -152,7 +152,7 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
       await phase(
         'copy',
         async () => {
-          if (probe.hasWanted) return 'already there'
+          if (lock.state.hasWanted) return 'already there'
           const store = opts.session.nixStore(opts.remote)
           await nixCopy([opts.storePath], {
             to: store.uri,
@@ -173,12 +173,13 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
       return fail('copy', errorText(err, host, 'copy'))
     }
 
-    // 5. Record what to come back to (re-read under the lock: the host may have changed).
+    // 5. Record what to come back to: the state the lock script read once it held the lock (the
+    // host may have changed since the first probe; the copy does not change the running system).
     let prev: Probe
     try {
       prev = await phase(
         'record',
-        () => system.probe(opts.storePath, 'record'),
+        async () => lock.state,
         p => p.current ?? 'no previous system'
       )
     } catch (err) {

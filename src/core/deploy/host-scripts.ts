@@ -44,25 +44,37 @@ restore_profile() {
 `
 
 /** What the host runs now: key=value lines. */
-export const PROBE = `
-cur=$(readlink -f /run/current-system 2>/dev/null || true)
-[ -n "$cur" ] && [ -e "$cur" ] || cur=
-gen=$(readlink ${SYSTEM_PROFILE} 2>/dev/null || true)
-prof=$(readlink -f ${SYSTEM_PROFILE} 2>/dev/null || true)
-boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)
-sd=no; if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then sd=yes; fi
-fl=no; if command -v flock >/dev/null 2>&1; then fl=yes; fi
-want=no; if [ -n "$1" ] && [ -e "$1" ]; then want=yes; fi
-printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want"
+const PROBE_FN = `
+probe_state() {
+  want_path=$1
+  cur=$(readlink -f /run/current-system 2>/dev/null || true)
+  [ -n "$cur" ] && [ -e "$cur" ] || cur=
+  gen=$(readlink ${SYSTEM_PROFILE} 2>/dev/null || true)
+  prof=$(readlink -f ${SYSTEM_PROFILE} 2>/dev/null || true)
+  boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)
+  sd=no; if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then sd=yes; fi
+  fl=no; if command -v flock >/dev/null 2>&1; then fl=yes; fi
+  want=no; if [ -n "$want_path" ] && [ -e "$want_path" ]; then want=yes; fi
+  printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want"
+}
+`
+
+export const PROBE =
+  PROBE_FN +
+  `
+probe_state "$1"
 `
 
 /**
  * Takes the host lock and holds it while this SSH session lives: the runner keeps the session's
  * input open and closes it when done. If the runner dies, the connection drops, \`cat\` ends and
  * the kernel releases the lock: a lock cannot outlive its holder. $3 caps its life in seconds.
- * $1 state dir, $2 holder description, $3 max seconds.
+ * Once it holds the lock it prints the host's state, as PROBE does (what to come back to, read
+ * under the lock). $1 state dir, $2 holder description, $3 max seconds, $4 the wanted store path.
  */
-export const LOCK = `
+export const LOCK =
+  PROBE_FN +
+  `
 d=$1
 mkdir -p "$d" && chmod 700 "$d" || exit 70
 exec 9>>"$d/lock" || exit 70
@@ -71,6 +83,7 @@ if ! flock -n 9; then
   exit 75
 fi
 printf '%s\\n' "$2" > "$d/lock.info"
+probe_state "$4"
 echo nix-deploy-lock-acquired
 timeout "$3" cat > /dev/null
 rm -f "$d/lock.info"

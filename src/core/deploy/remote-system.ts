@@ -79,8 +79,12 @@ export class RemoteSystem {
 
   async probe(wanted: string, phase = 'probe'): Promise<Probe> {
     const r = await this.script(PROBE, [wanted], phase, 'reading the current system')
+    return this.parseProbe(r.stdout.split('\n'), phase)
+  }
+
+  private parseProbe(lines: string[], phase: string): Probe {
     const kv = new Map<string, string>()
-    for (const line of r.stdout.split('\n')) {
+    for (const line of lines) {
       const i = line.indexOf('=')
       if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim())
     }
@@ -111,7 +115,11 @@ export class RemoteSystem {
    * Takes the host lock, held until `release()`. A second deploy to the same host fails fast
    * with who holds the lock.
    */
-  async lock(holder: string, maxSeconds: number): Promise<{ release: () => Promise<void> }> {
+  async lock(
+    holder: string,
+    maxSeconds: number,
+    wanted = ''
+  ): Promise<{ release: () => Promise<void>; state: Probe }> {
     const privileged = this.session.needsSudo(this.remote)
     const words = [
       ...(privileged ? ['sudo', '-n', '--'] : []),
@@ -121,7 +129,8 @@ export class RemoteSystem {
       'nix-deploy',
       STATE_DIR,
       holder,
-      String(maxSeconds)
+      String(maxSeconds),
+      wanted
     ]
     const proc: LongRunning = startProcess(
       this.session.sshArgv(this.remote, words.map(shellQuote).join(' ')),
@@ -133,6 +142,7 @@ export class RemoteSystem {
     const line = await proc.waitForLine(l => l.startsWith('nix-deploy-lock-'), 60_000)
     if (line === 'nix-deploy-lock-acquired') {
       return {
+        state: this.parseProbe(proc.lines, 'lock'),
         release: async () => {
           proc.closeInput()
           const done = await Promise.race([proc.done, new Promise(r => setTimeout(r, 5000, null))])
