@@ -285,16 +285,21 @@ function largestFitting(
 function cutMarkdown(text: string, max: number): string {
   const marker = '…'
   if (max <= marker.length) return ''
-  let cut = truncateText(text, max, '').length
-  const head = text.slice(0, cut)
-  // Back off past a trailing backslash or an unfinished entity.
-  const amp = head.lastIndexOf('&')
-  if (amp >= 0 && !head.slice(amp).includes(';')) cut = amp
-  let out = text.slice(0, cut)
-  while (out.endsWith('\\') && !out.endsWith('\\\\')) out = out.slice(0, -1)
+  // Cut first, then repair what the cut broke: the repairs only ever shorten the text.
+  let out = truncateText(text, max - marker.length, '')
+  // Back off past an unfinished entity, then past trailing unescaped `*` (half of a `**`) and a
+  // dangling backslash, until neither is left.
+  const amp = out.lastIndexOf('&')
+  if (amp >= 0 && !out.slice(amp).includes(';')) out = out.slice(0, amp)
+  for (;;) {
+    const before = out
+    out = out.replace(/(^|[^\\])\*+$/, '$1')
+    if (out.endsWith('\\') && !out.endsWith('\\\\')) out = out.slice(0, -1)
+    if (out === before) break
+  }
   // Never leave `**` unbalanced.
   if ((out.match(/\*\*/g) ?? []).length % 2 === 1) out = out.replace(/\*\*/, '')
-  return truncateText(out, max - marker.length, '') + marker
+  return out + marker
 }
 
 // ---------------------------------------------------------------------------------------------
