@@ -17,7 +17,7 @@ import { renderCheckText } from './core/render-check.js'
 import { renderMatrixText } from './core/render-matrix.js'
 import { deployCommand, deployFailure, rollbackCommand } from './commands/deploy.js'
 import { renderDeployText } from './core/deploy/render.js'
-import { resultRecord } from './core/deploy/types.js'
+import { resultRecord, type HostResult } from './core/deploy/types.js'
 import fs from 'node:fs'
 
 /** The SSH inputs, plus two terminal-only options that read the key and known_hosts from files. */
@@ -41,6 +41,16 @@ interface Command {
   summary: string
   options: string[]
   run: (ctx: CommandContext, json: boolean) => Promise<number>
+}
+
+/** deploy's and rollback's records: a text table and a status line, or JSON. */
+function printHostResults(run: { status: string; results: HostResult[] }, json: boolean): void {
+  process.stdout.write(
+    json
+      ? JSON.stringify({ status: run.status, results: run.results.map(resultRecord) }, null, 2) +
+          '\n'
+      : renderDeployText(run.results) + `status: ${run.status}\n`
+  )
 }
 
 const commands: Record<string, Command> = {
@@ -134,15 +144,7 @@ const commands: Record<string, Command> = {
     ],
     run: async (ctx, json) => {
       const run = await deployCommand(ctx, { terminal: true })
-      process.stdout.write(
-        json
-          ? JSON.stringify(
-              { status: run.status, results: run.results.map(resultRecord) },
-              null,
-              2
-            ) + '\n'
-          : renderDeployText(run.results) + `status: ${run.status}\n`
-      )
+      printHostResults(run, json)
       const failure = deployFailure(run.results)
       if (failure) process.stderr.write(`error: ${failure}\n`)
       return failure ? 1 : 0
@@ -166,15 +168,7 @@ const commands: Record<string, Command> = {
     ],
     run: async (ctx, json) => {
       const run = await rollbackCommand(ctx, { terminal: true })
-      process.stdout.write(
-        json
-          ? JSON.stringify(
-              { status: run.status, results: run.results.map(resultRecord) },
-              null,
-              2
-            ) + '\n'
-          : renderDeployText(run.results) + `status: ${run.status}\n`
-      )
+      printHostResults(run, json)
       const failure = deployFailure(
         run.results.filter(r => r.status === 'failed'),
         'rollback'

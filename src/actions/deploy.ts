@@ -1,11 +1,9 @@
 /** The `deploy` action (and the root action): health-gated deploy with automatic rollback. */
-import fs from 'node:fs'
 import path from 'node:path'
 import * as core from '@actions/core'
 import { deployCommand, deployFailure, rollbackCommand } from '../commands/deploy.js'
 import { renderDeployMarkdown } from '../core/deploy/render.js'
 import { resultRecord } from '../core/deploy/types.js'
-import { ActionError } from '../core/errors.js'
 import { restoreClosure } from './actions-cache.js'
 import { DeploymentRecorder } from './deployments.js'
 import {
@@ -16,33 +14,7 @@ import {
   workspace,
   writeSummary
 } from './runtime.js'
-
-/** Secrets-holding steps refuse to start on a fork's pull request, which gets no secrets. */
-export function refuseForkPullRequest(action: string): void {
-  const eventPath = process.env.GITHUB_EVENT_PATH
-  if (!eventPath || !/^pull_request/.test(process.env.GITHUB_EVENT_NAME ?? '')) return
-  try {
-    const payload = JSON.parse(fs.readFileSync(eventPath, 'utf8')) as {
-      pull_request?: {
-        head?: { repo?: { full_name?: string; fork?: boolean } | null }
-        base?: { repo?: { full_name?: string } }
-      }
-    }
-    const head = payload.pull_request?.head?.repo
-    const base = payload.pull_request?.base?.repo
-    if (
-      head &&
-      (head.fork === true ||
-        (head.full_name && base?.full_name && head.full_name !== base.full_name))
-    ) {
-      throw new ActionError(
-        `${action} does not run on a pull request from a fork: it needs SSH secrets, which GitHub does not give to fork pull requests; deploy after merging (or use the workflow_run pattern for reports).`
-      )
-    }
-  } catch (err) {
-    if (err instanceof ActionError) throw err
-  }
-}
+import { refuseForkPullRequest } from './event.js'
 
 function tempRoot(): string {
   return path.join(process.env.RUNNER_TEMP || '/tmp', 'nix-deploy')

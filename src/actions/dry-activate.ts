@@ -29,46 +29,10 @@ import {
   workspace,
   writeSummary
 } from './runtime.js'
-
-/** The state key holding the SSH session's folder, for the post step. */
-/** Every SSH session folder is named so (see SshSession.create): the post step removes nothing else. */
+import { refuseForkPullRequest } from './event.js'
 
 function runnerTemp(): string {
   return process.env.RUNNER_TEMP || os.tmpdir()
-}
-
-/**
- * Why this event must not run dry-activate, or null. A pull request from a fork gets no secrets
- * (no SSH key); with `pull_request_target` it would get them, and dry-activate runs the pull
- * request's system as root on the host, so that is refused too.
- */
-export function forkRefusal(eventName: string, payload: unknown): string | null {
-  if (eventName !== 'pull_request' && eventName !== 'pull_request_target') return null
-  const obj = (v: unknown): Record<string, unknown> | undefined =>
-    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
-  const pr = obj(obj(payload)?.pull_request)
-  const headRepo = obj(obj(pr?.head)?.repo)
-  const baseRepo = obj(obj(pr?.base)?.repo)
-  if (!pr || !headRepo) return null
-  const fromFork =
-    headRepo.fork === true ||
-    (typeof headRepo.full_name === 'string' &&
-      typeof baseRepo?.full_name === 'string' &&
-      headRepo.full_name !== baseRepo.full_name)
-  if (!fromFork) return null
-  return eventName === 'pull_request'
-    ? 'dry-activate needs secrets (the SSH key) that GitHub does not give to pull requests from forks, so it does not run for this pull request from a fork.'
-    : "dry-activate refuses to run for a pull request from a fork under pull_request_target: it would run the fork's system as root on your hosts with your secrets."
-}
-
-function readEvent(): { name: string; payload: unknown } {
-  const name = process.env.GITHUB_EVENT_NAME ?? ''
-  const file = process.env.GITHUB_EVENT_PATH ?? ''
-  try {
-    return { name, payload: file ? JSON.parse(fs.readFileSync(file, 'utf8')) : null }
-  } catch {
-    return { name, payload: null }
-  }
 }
 
 /** Writes the report as JSON: `$RUNNER_TEMP/nix-deploy/dry-activate-<host>.json`. */
@@ -96,9 +60,7 @@ async function commentReport(log: Logger, report: DryActivateReport): Promise<vo
 
 export async function runDryActivate(): Promise<void> {
   await runAction('dry-activate', async log => {
-    const event = readEvent()
-    const refusal = forkRefusal(event.name, event.payload)
-    if (refusal) throw new ActionError(refusal, { phase: 'start' })
+    refuseForkPullRequest('dry-activate')
     const comment = parseBool('comment', input('comment'), false)
     const host = input('host')
     try {

@@ -11,7 +11,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import fc from 'fast-check'
-import { forkRefusal } from '../../src/actions/dry-activate.js'
+import { forkRefusal } from '../../src/actions/event.js'
 import { pullRequestFromEvent } from '../../src/actions/pr-comment.js'
 import { isUnitName } from '../../src/core/activation-output.js'
 import { packageName, parseDrvName, storePathName } from '../../src/core/closure.js'
@@ -343,7 +343,7 @@ describe('event payloads', () => {
           fc.oneof(shaped, fc.jsonValue()),
           fc.boolean(),
           (name, payload, truncate) => {
-            const refusal = forkRefusal(name, payload)
+            const refusal = forkRefusal('dry-activate', name, payload)
             expect(refusal === null || typeof refusal === 'string').toBe(true)
             const text = JSON.stringify(payload) ?? ''
             fs.writeFileSync(file, truncate ? text.slice(0, Math.floor(text.length / 2)) : text)

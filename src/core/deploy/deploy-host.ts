@@ -13,7 +13,13 @@ import { nixCopy } from '../nix.js'
 import { remoteRun, type Remote, type SshSession } from '../ssh.js'
 import { targetAddress } from '../target.js'
 import { RemoteSystem, type Probe } from './remote-system.js'
-import type { DeployMode, HostResult, PhaseName, PhaseRecord } from './types.js'
+import {
+  newHostResult,
+  type DeployMode,
+  type HostResult,
+  type PhaseName,
+  type PhaseRecord
+} from './types.js'
 
 export interface DeployHostOptions {
   session: SshSession
@@ -58,18 +64,7 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
   const log = opts.logger
   const system = new RemoteSystem(opts.session, opts.remote, log)
   const phases: PhaseRecord[] = []
-  const result: HostResult = {
-    host,
-    status: 'failed',
-    storePath: opts.storePath,
-    previousStorePath: null,
-    previousGeneration: null,
-    generation: null,
-    activeStorePath: null,
-    durationSeconds: 0,
-    phases,
-    health: []
-  }
+  const result: HostResult = { ...newHostResult(host, 'failed', opts.storePath), phases }
   const finish = (): HostResult => {
     result.durationSeconds = (Date.now() - started) / 1000
     return result

@@ -10,7 +10,7 @@ import type { Remote, SshSession } from '../ssh.js'
 import { checkHostHealth, newDeployId, summarizeActivation } from './deploy-host.js'
 import { parseActivationOutput } from '../activation-output.js'
 import { RemoteSystem } from './remote-system.js'
-import type { HostResult, PhaseName, PhaseRecord } from './types.js'
+import { newHostResult, type HostResult, type PhaseName, type PhaseRecord } from './types.js'
 
 export type RollbackTo =
   | { kind: 'previous' }
@@ -47,18 +47,7 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
   const host = opts.remote.host
   const system = new RemoteSystem(opts.session, opts.remote, opts.logger)
   const phases: PhaseRecord[] = []
-  const result: HostResult = {
-    host,
-    status: 'failed',
-    storePath: '',
-    previousStorePath: null,
-    previousGeneration: null,
-    generation: null,
-    activeStorePath: null,
-    durationSeconds: 0,
-    phases,
-    health: []
-  }
+  const result: HostResult = { ...newHostResult(host, 'failed'), phases }
   const done = () => {
     result.durationSeconds = (Date.now() - started) / 1000
     return result

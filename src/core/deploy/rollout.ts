@@ -7,7 +7,7 @@
  */
 import type { Strategy } from '../inputs.js'
 import type { Logger } from '../log.js'
-import type { HostResult } from './types.js'
+import { newHostResult, type HostResult } from './types.js'
 
 export type RollbackScope = 'fleet' | 'host'
 
@@ -145,16 +145,7 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
   const results = opts.hosts.map(
     h =>
       byHost.get(h) ?? {
-        host: h,
-        status: 'skipped' as const,
-        storePath: '',
-        previousStorePath: null,
-        previousGeneration: null,
-        generation: null,
-        activeStorePath: null,
-        durationSeconds: 0,
-        phases: [],
-        health: [],
+        ...newHostResult(h, 'skipped'),
         error:
           haltedAtWave !== null
             ? `Host ${h} was not touched: the rollout stopped at wave ${haltedAtWave + 1}.`

@@ -48,6 +48,22 @@ export interface HostResult {
   failingCheck?: string
 }
 
+/** A host's record before anything is known about it. */
+export function newHostResult(host: string, status: HostStatus, storePath = ''): HostResult {
+  return {
+    host,
+    status,
+    storePath,
+    previousStorePath: null,
+    previousGeneration: null,
+    generation: null,
+    activeStorePath: null,
+    durationSeconds: 0,
+    phases: [],
+    health: []
+  }
+}
+
 /** The `results` output: one record per host (contract field names). */
 export function resultRecord(r: HostResult): Record<string, unknown> {
   return {
