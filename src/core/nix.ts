@@ -67,24 +67,21 @@ export async function nixEvalJson<T>(
   installable: string,
   opts: NixCallOptions & { apply?: string }
 ): Promise<T> {
-  const argv = [...NIX, 'eval', '--json', installable]
-  if (opts.apply) argv.push('--apply', opts.apply)
-  const result = await run(argv, {
-    timeoutMs: opts.timeoutMs ?? HOUR,
-    cwd: opts.cwd,
-    logger: opts.logger,
-    host: opts.host,
-    phase: opts.phase ?? 'evaluate',
-    what: opts.what ?? `evaluating ${installable}`,
-    env: opts.env
-  })
-  return parseJson<T>(result.stdout, opts.what ?? `nix eval ${installable}`, opts)
+  return (await evalJson<T>(installable, opts, false)) as T
 }
 
 /** Like nixEvalJson, but an attribute the flake does not provide gives `undefined`. */
 export async function nixEvalJsonOptional<T>(
   installable: string,
   opts: NixCallOptions & { apply?: string }
+): Promise<T | undefined> {
+  return evalJson<T>(installable, opts, true)
+}
+
+async function evalJson<T>(
+  installable: string,
+  opts: NixCallOptions & { apply?: string },
+  optional: boolean
 ): Promise<T | undefined> {
   const argv = [...NIX, 'eval', '--json', installable]
   if (opts.apply) argv.push('--apply', opts.apply)
@@ -95,8 +92,10 @@ export async function nixEvalJsonOptional<T>(
     check: false,
     env: opts.env
   })
-  if (result.exitCode === 0) return parseJson<T>(result.stdout, `nix eval ${installable}`, opts)
-  if (/does not provide attribute/.test(result.stderr)) return undefined
+  if (result.exitCode === 0) {
+    return parseJson<T>(result.stdout, opts.what ?? `nix eval ${installable}`, opts)
+  }
+  if (optional && /does not provide attribute/.test(result.stderr)) return undefined
   throw commandFailed(result, {
     what: opts.what ?? `evaluating ${installable}`,
     host: opts.host,
