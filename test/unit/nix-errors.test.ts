@@ -6,9 +6,8 @@ import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { run } from '../../src/core/process.js'
 import { parseNixErrors, toRepoPath } from '../../src/core/nix-errors.js'
+import { NIX_CONFIG } from '../harness/nix-env.js'
 
-const NIX_CONFIG =
-  'experimental-features = nix-command flakes\nsandbox = false\nsubstituters =\nwarn-dirty = false'
 const haveNix = spawnSync('nix', ['--version'], { encoding: 'utf8' }).status === 0
 
 /** Run nix (or nix-instantiate) and return its stderr; the command is expected to fail. */
