@@ -243,6 +243,36 @@ describe('parseNixErrors on samples of other Nix versions', () => {
     })
   })
 
+  // Nix 2.31–2.32 `flake check --keep-going`: each error through ignoreExceptionExceptInterrupt
+  // (Nix's src/libutil/util.cc), which prints `error (ignored): ` and the message alone, with no
+  // position and no frames; a message starting with a line break continues at column 0. Written
+  // from that source: Debian packages no 2.31 or 2.32.
+  it('Nix 2.31–2.32: error (ignored) with the message alone', () => {
+    const stderr = [
+      'evaluating flake...',
+      "checking flake output 'nixosConfigurations'...",
+      "checking NixOS configuration 'nixosConfigurations.web'...",
+      "error (ignored): undefined variable 'undefinedBuilder'",
+      "checking NixOS configuration 'nixosConfigurations.db'...",
+      'error (ignored): ',
+      'Failed assertions:',
+      '- services.postgresql.enable needs a data directory',
+      '- networking.hostName is empty',
+      "checking flake output 'packages'...",
+      "error (ignored): boom in the user's flake",
+      'error: some errors were encountered during the evaluation',
+      ''
+    ].join('\n')
+    expect(parseNixErrors(stderr, { sources: { self: USER, inputs: [] } })).toEqual([
+      { message: "undefined variable 'undefinedBuilder'" },
+      {
+        message:
+          'Failed assertions: - services.postgresql.enable needs a data directory - networking.hostName is empty'
+      },
+      { message: "boom in the user's flake" }
+    ])
+  })
+
   // Nix 2.3's one-line form: kept from the earlier hand-written samples (no Nix 2.3 here).
   it('Nix 2.3: message and position on one line', () => {
     const stderr = `error: undefined variable 'bar' at ${USER}/hosts/a.nix:2:12\n`
