@@ -49,6 +49,11 @@ build-users-group ="
     [ -s "$out/$name.stdout" ] || rm -f "$out/$name.stdout"
     [ -s "$out/$name.stderr" ] || rm -f "$out/$name.stderr"
     printf '%s\t%s\t%s\n' "$name" "$rc" "$*" >>"$out/commands.tsv"
+    if [ "$rc" -ge 128 ]; then
+      echo "capture-nix-samples: '$*' was killed (status $rc); nothing kept for this version" >&2
+      rm -rf "$out"
+      exit 1
+    fi
   }
   # The input stand-in is locked first, so the user's flakes find it.
   capture lock-input-error input-error nix flake lock
@@ -64,7 +69,11 @@ build-users-group ="
   capture input-error.metadata input-error nix flake metadata --json
   capture input-error.archive input-error nix flake archive --json --dry-run
   capture closure.build closure nix build --json --no-link .#default
-  top_path=$(sed -n 's/.*"out":"\([^"]*\)".*/\1/p' "$out/closure.build.stdout")
+  top_path=$(sed -n 's/.*"out":"\([^"]*\)".*/\1/p' "$out/closure.build.stdout" 2>/dev/null || true)
+  [ -n "$top_path" ] || {
+    echo "capture-nix-samples: the closure flake did not build" >&2
+    exit 1
+  }
   capture closure.path-info closure nix path-info --recursive --json "$top_path"
   capture closure.path-info-invalid closure nix path-info --json /nix/store/00000000000000000000000000000000-missing
   if nix path-info --help 2>/dev/null | grep -q -- '--json-format'; then
