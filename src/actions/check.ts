@@ -1,6 +1,7 @@
 /** The `check` action: nix flake check, annotations at the right file and line, lock freshness. */
 import * as core from '@actions/core'
 import { checkCommand, checkFailure } from '../commands/check.js'
+import { describeNixError } from '../core/nix-errors.js'
 import { renderCheckMarkdown } from '../core/render-check.js'
 import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
 
@@ -9,7 +10,7 @@ export async function runCheck(): Promise<void> {
     const run = await checkCommand({ get: input, cwd: workspace(), logger: log })
     const { report } = run
     for (const e of report.errors) {
-      log.error(e.message, {
+      log.error(describeNixError(e), {
         file: e.file,
         line: e.line,
         column: e.column,

@@ -7,7 +7,7 @@ import path from 'node:path'
 import * as core from '@actions/core'
 import { ActionError, describeError } from '../core/errors.js'
 import type { Annotation, Logger } from '../core/log.js'
-import { parseNixErrors } from '../core/nix-errors.js'
+import { describeNixError, parseNixErrors, sameContentAs } from '../core/nix-errors.js'
 import { killAll, type RunResult } from '../core/process.js'
 import { secrets } from '../core/secrets.js'
 
@@ -141,9 +141,15 @@ export function workspace(): string {
 function annotateNixErrors(err: unknown, log: ActionsLogger): void {
   const result = (err as { result?: RunResult }).result
   if (!result || result.argv[0] !== 'nix') return
-  for (const e of parseNixErrors(result.stderr, { repoRoot: workspace() })) {
+  // The flake's sources are not known here: a store file counts as the user's only when the
+  // checkout holds the same file (never nixpkgs' lib/modules.nix on the user's lib/modules.nix).
+  const root = workspace()
+  for (const e of parseNixErrors(result.stderr, {
+    repoRoot: root,
+    sameAsRepo: sameContentAs(root)
+  })) {
     if (e.file)
-      log.error(e.message, {
+      log.error(describeNixError(e), {
         file: e.file,
         line: e.line,
         column: e.column,

@@ -1,6 +1,7 @@
 import { checkFlake, type CheckReport } from '../core/check.js'
 import { parseBool, parseFlakeRef, parsePositiveInt } from '../core/inputs.js'
 import { assertFlakeExists } from '../core/local-flake.js'
+import { describeNixError } from '../core/nix-errors.js'
 import type { CommandContext } from './types.js'
 
 export interface CheckRun {
@@ -32,7 +33,7 @@ export function checkFailure(run: CheckRun): string | null {
     const count =
       report.errors.length === 1 ? 'an error' : `${report.errors.length} errors, the first`
     const at = e.file ? ` at ${e.file}${e.line ? `:${e.line}` : ''}` : ''
-    return `check: nix flake check of '${flake}' found ${count}${at}: ${e.message}`
+    return `check: nix flake check of '${flake}' found ${count}${at}: ${describeNixError(e)}`
   }
   if (report.failureTail === '' && report.unformatted.length > 0) {
     return `check: the flake's formatter changes ${report.unformatted.length} file(s): ${report.unformatted.slice(0, 5).join(', ')}`

@@ -17,6 +17,11 @@
  *   would start the following units: …                   starting the following units: …
  *                                                        the following new units were started: …
  *                                                        warning: the following units failed: …
+ *                                                        warning: the following user units failed: …
+ *                                                        warning: user activation for <user> failed
+ *
+ * The last two come from switch-to-configuration-ng, which restarts each logged-in user's units
+ * (`reloading user units for <user>...`) and exits 4 when that fails.
  *
  * Everything else (activation script output, `systemctl status` of failed units, user units,
  * swap devices) is kept in `lines` for display. The parser is total: any text gives a report.
@@ -37,6 +42,10 @@ export interface ActivationReport {
   newlyStarted: string[]
   /** switch: units that failed (the activation then exits with status 4). */
   failed: string[]
+  /** switch (switch-to-configuration-ng): user units that failed (exit status 4). */
+  failedUserUnits: string[]
+  /** switch (switch-to-configuration-ng): users whose user activation failed (exit status 4). */
+  failedUsers: string[]
   /** systemd itself is (or would be) re-executed. */
   restartSystemd: boolean
   /** Lines not recognised above (trimmed, non-empty, colour codes removed), in order. */
@@ -44,7 +53,15 @@ export interface ActivationReport {
 }
 
 type ListField =
-  'stop' | 'restart' | 'reload' | 'start' | 'notStopped' | 'skipped' | 'newlyStarted' | 'failed'
+  | 'stop'
+  | 'restart'
+  | 'reload'
+  | 'start'
+  | 'notStopped'
+  | 'skipped'
+  | 'newlyStarted'
+  | 'failed'
+  | 'failedUserUnits'
 
 /** List lines: the prefix (before `: `) and where its units go. */
 const LISTS: ReadonlyArray<[RegExp, ListField]> = [
@@ -60,8 +77,12 @@ const LISTS: ReadonlyArray<[RegExp, ListField]> = [
   [/^restarting the following units:/, 'restart'],
   [/^starting the following units:/, 'start'],
   [/^the following new units were started:/, 'newlyStarted'],
-  [/^warning: the following units failed:/, 'failed']
+  [/^warning: the following units failed:/, 'failed'],
+  [/^warning: the following user units failed:/, 'failedUserUnits']
 ]
+
+/** `warning: user activation for <user> failed` (a user name: no spaces, no colon). */
+const USER_ACTIVATION_FAILED = /^warning: user activation for ([A-Za-z0-9._@-]{1,64}\$?) failed$/
 
 /** Lines that carry no data beyond "this step happened". */
 const MARKERS = [/^would activate the configuration\.\.\.$/, /^activating the configuration\.\.\.$/]
@@ -85,8 +106,10 @@ export function parseActivationOutput(text: string): ActivationReport {
     notStopped: new Set(),
     skipped: new Set(),
     newlyStarted: new Set(),
-    failed: new Set()
+    failed: new Set(),
+    failedUserUnits: new Set()
   }
+  const failedUsers = new Set<string>()
   let restartSystemd = false
   const lines: string[] = []
 
@@ -97,6 +120,11 @@ export function parseActivationOutput(text: string): ActivationReport {
     if (MARKERS.some(re => re.test(line))) continue
     if (RESTART_SYSTEMD.some(re => re.test(line))) {
       restartSystemd = true
+      continue
+    }
+    const user = USER_ACTIVATION_FAILED.exec(line)
+    if (user) {
+      failedUsers.add(user[1])
       continue
     }
     const list = LISTS.find(([re]) => re.test(line))
@@ -132,7 +160,21 @@ export function parseActivationOutput(text: string): ActivationReport {
     skipped: sorted(sets.skipped),
     newlyStarted: sorted(sets.newlyStarted),
     failed: sorted(sets.failed),
+    failedUserUnits: sorted(sets.failedUserUnits),
+    failedUsers: sorted(failedUsers),
     restartSystemd,
     lines
   }
+}
+
+/**
+ * Why switch-to-configuration exited 4, in a few words: the units, user units and users that
+ * failed, or "see the log" when it named none.
+ */
+export function exit4Reason(a: ActivationReport): string {
+  const parts: string[] = []
+  if (a.failed.length) parts.push(`units failed: ${a.failed.join(', ')}`)
+  if (a.failedUserUnits.length) parts.push(`user units failed: ${a.failedUserUnits.join(', ')}`)
+  if (a.failedUsers.length) parts.push(`user activation failed for ${a.failedUsers.join(', ')}`)
+  return parts.length ? parts.join('; ') : 'units failed: see the log'
 }

@@ -2,12 +2,22 @@
  * `nix flake check --keep-going`, flake.lock freshness, and the flake's formatter.
  * Returns one plain record; adapters turn it into annotations, a summary and outputs.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { ActionError } from './errors.js'
 import { staleInputs, parseFlakeLock, type StaleInput } from './flake-lock.js'
 import { locateFlake } from './local-flake.js'
 import type { Logger } from './log.js'
-import { NIX, nixEvalJsonOptional, nixFlakeCheck, nixFlakeMetadata, HOUR } from './nix.js'
-import { parseNixErrors, type NixError } from './nix-errors.js'
+import {
+  NIX,
+  nixEvalJsonOptional,
+  nixFlakeCheck,
+  nixFlakeMetadata,
+  nixFlakeSources,
+  HOUR,
+  type FlakeMetadata
+} from './nix.js'
+import { parseNixErrors, sameContentAs, type NixError } from './nix-errors.js'
 import { run } from './process.js'
 
 export interface CheckOptions {
@@ -59,25 +69,33 @@ export async function checkFlake(opts: CheckOptions): Promise<CheckReport> {
     logger: log,
     onStderrLine: line => log?.info(line)
   })
-  const errors =
-    result.exitCode === 0
-      ? []
-      : parseNixErrors(result.stderr, {
-          repoRoot: local?.repoRoot ?? undefined,
-          flakeSubdir: local?.subdir ?? ''
-        })
   if (result.timedOut)
     throw new ActionError(`nix flake check on '${opts.flake}' timed out.`, { phase: 'check' })
 
-  let stale: StaleInput[] = []
-  if (opts.lockMaxAgeDays > 0) {
-    const meta = await nixFlakeMetadata(opts.flake, { cwd: opts.cwd, logger: log }).catch(
+  let metadata: FlakeMetadata | undefined
+  if (opts.lockMaxAgeDays > 0 || result.exitCode !== 0) {
+    metadata = await nixFlakeMetadata(opts.flake, { cwd: opts.cwd, logger: log }).catch(
       () => undefined
     )
-    if (meta?.locks) {
-      const lock = parseFlakeLock(JSON.stringify(meta.locks))
-      stale = staleInputs(lock, opts.now ?? new Date(), opts.lockMaxAgeDays)
-    }
+  }
+  let errors: NixError[] = []
+  if (result.exitCode !== 0) {
+    // Only positions inside the flake's own source become annotations: where is it, and where
+    // is each input (nixpkgs' lib/modules.nix is not the user's lib/modules.nix)?
+    const sources = await nixFlakeSources(opts.flake, { cwd: opts.cwd, logger: log, metadata })
+    errors = parseNixErrors(result.stderr, {
+      repoRoot: local?.repoRoot ?? undefined,
+      flakeSubdir: local?.subdir ?? '',
+      sources,
+      fileExists: local?.repoRoot ? rel => existsSync(join(local.repoRoot!, rel)) : undefined,
+      sameAsRepo: local?.repoRoot ? sameContentAs(local.repoRoot) : undefined
+    })
+  }
+
+  let stale: StaleInput[] = []
+  if (opts.lockMaxAgeDays > 0 && metadata?.locks) {
+    const lock = parseFlakeLock(JSON.stringify(metadata.locks))
+    stale = staleInputs(lock, opts.now ?? new Date(), opts.lockMaxAgeDays)
   }
 
   let unformatted: string[] = []

@@ -13,6 +13,7 @@
  *      with base names (no store directory) in keys and references.
  */
 import { ActionError } from './errors.js'
+import { nixPathInfoJsonFlags } from './nix.js'
 import { run } from './process.js'
 import type { Logger } from './log.js'
 
@@ -249,7 +250,7 @@ export async function queryClosures(
       'path-info',
       ...store,
       '--recursive',
-      '--json',
+      ...(await nixPathInfoJsonFlags({ logger: opts.logger, env: opts.env })),
       ...storePaths
     ],
     {

@@ -5,6 +5,7 @@
 import { ActionError } from './errors.js'
 import { commandFailed, run, type RunResult } from './process.js'
 import type { Logger } from './log.js'
+import type { FlakeInputSource, FlakeSources } from './nix-errors.js'
 
 export const MINUTE = 60_000
 export const HOUR = 60 * MINUTE
@@ -234,7 +235,7 @@ export async function nixPathsValid(
 ): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>(paths.map(p => [p, false]))
   if (paths.length === 0) return out
-  const argv: string[] = [...NIX, 'path-info', '--json']
+  const argv: string[] = [...NIX, 'path-info', ...(await nixPathInfoJsonFlags(opts))]
   if (opts.store) argv.push('--store', opts.store)
   argv.push(...paths)
   const result = await run(argv, {
@@ -258,14 +259,192 @@ export async function nixPathsValid(
       timeoutMs: opts.timeoutMs ?? 10 * MINUTE
     })
   }
-  // Old shape: an array of { path, valid? }; new shape: an object keyed by path (null = invalid).
+  // Old shape: an array of { path, valid? }; newer: an object keyed by path (null = invalid);
+  // Nix 2.33+ --json-format 2: { info: { <base name>: {…} | null }, storeDir }.
   const data = parseJson<unknown>(result.stdout, 'nix path-info', opts)
   if (Array.isArray(data)) {
     for (const item of data as { path?: string; valid?: boolean }[])
       if (item.path && out.has(item.path)) out.set(item.path, item.valid !== false)
   } else if (data && typeof data === 'object') {
-    for (const [k, v] of Object.entries(data as Record<string, unknown>))
-      if (out.has(k)) out.set(k, v !== null)
+    const wrapped = data as { info?: unknown; storeDir?: unknown; version?: unknown }
+    const versioned =
+      typeof wrapped.version === 'number' &&
+      wrapped.info !== null &&
+      typeof wrapped.info === 'object'
+    const entries = (versioned ? wrapped.info : data) as Record<string, unknown>
+    const storeDir = typeof wrapped.storeDir === 'string' ? wrapped.storeDir : '/nix/store'
+    for (const [k, v] of Object.entries(entries)) {
+      const full = k.startsWith('/') ? k : `${storeDir.replace(/\/+$/, '')}/${k}`
+      if (out.has(full)) out.set(full, v !== null)
+    }
   }
   return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The running Nix's version, and the flags that depend on it
+
+export interface NixVersion {
+  /** `[major, minor, patch]` of the Nix (or the Nix that Lix or Determinate Nix report). */
+  version: [number, number, number]
+  /** Lix: a fork whose CLI followed Nix 2.18, whatever number it prints. */
+  lix: boolean
+  /** The line `nix --version` printed. */
+  text: string
+}
+
+/** Reads `nix --version` output: `nix (Nix) 2.34.8`, `nix (Lix, like Nix) 2.91.1`, … */
+export function parseNixVersion(text: string): NixVersion | undefined {
+  const line = text.trim().split('\n')[0] ?? ''
+  const m = /(\d+)\.(\d+)(?:\.(\d+))?(?:[^\d.\s]\S*)?\s*$/.exec(line)
+  if (!m) return undefined
+  return {
+    version: [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)],
+    lix: /\bLix\b/i.test(line),
+    text: line
+  }
+}
+
+let versionOnce: Promise<NixVersion | undefined> | undefined
+
+/** The local `nix`'s version, asked once per process (undefined when it cannot be read). */
+export function nixVersion(opts: NixCallOptions = {}): Promise<NixVersion | undefined> {
+  versionOnce ??= run(['nix', '--version'], {
+    timeoutMs: opts.timeoutMs ?? MINUTE,
+    logger: opts.logger,
+    check: false,
+    env: opts.env
+  })
+    .then(r => (r.exitCode === 0 ? parseNixVersion(r.stdout) : undefined))
+    .catch(() => undefined)
+  return versionOnce
+}
+
+/** Forgets the cached version (tests that switch between Nix versions). */
+export function forgetNixVersion(): void {
+  versionOnce = undefined
+}
+
+/**
+ * `nix path-info`'s JSON flags for a Nix version: Nix 2.33+ warns that `--json` alone "will become
+ * an error" and takes `--json-format 2` (base names under `info`); older Nix and Lix have no
+ * `--json-format`. Every shape is read by `parsePathInfo` (closure.ts).
+ */
+export function pathInfoJsonFlags(v: NixVersion | undefined): string[] {
+  if (!v || v.lix) return ['--json']
+  const [major, minor] = v.version
+  return major > 2 || (major === 2 && minor >= 33) ? ['--json', '--json-format', '2'] : ['--json']
+}
+
+/** `pathInfoJsonFlags` for the local nix. */
+export async function nixPathInfoJsonFlags(opts: NixCallOptions = {}): Promise<string[]> {
+  return pathInfoJsonFlags(await nixVersion(opts))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Where a flake's sources are, for mapping error positions
+
+/** The location a lock node's `locked` attributes name (for `«…»` positions of newer Nix). */
+export function lockedLocation(locked: unknown): string | undefined {
+  if (!locked || typeof locked !== 'object') return undefined
+  const l = locked as Record<string, unknown>
+  const str = (k: string) => (typeof l[k] === 'string' ? (l[k] as string) : undefined)
+  const type = str('type')
+  if (type === 'github' || type === 'gitlab' || type === 'sourcehut') {
+    const owner = str('owner')
+    const repo = str('repo')
+    return owner && repo ? `${type}:${owner}/${repo}` : undefined
+  }
+  if (type === 'path') return str('path') ? `path:${str('path')}` : undefined
+  return str('url')
+}
+
+/**
+ * Reads `nix flake archive --json --dry-run` (each input's store path, nested) and the lock of
+ * `nix flake metadata --json` (each input's location) into one list of inputs, named as the lock
+ * names them (`home-manager/nixpkgs` for a nested input). Either may be missing.
+ */
+export function parseFlakeSources(
+  archive: unknown,
+  metadata: { path?: string; url?: string; locks?: unknown } | undefined
+): FlakeSources {
+  const inputs = new Map<string, FlakeInputSource>()
+  const add = (name: string, field: 'path' | 'url', value: string | undefined) => {
+    if (!value) return
+    const entry = inputs.get(name) ?? { name }
+    entry[field] = value
+    inputs.set(name, entry)
+  }
+  const walkArchive = (node: unknown, prefix: string, depth: number) => {
+    if (!node || typeof node !== 'object' || depth > 20) return
+    const children = (node as { inputs?: unknown }).inputs
+    if (!children || typeof children !== 'object') return
+    for (const [name, child] of Object.entries(children as Record<string, unknown>)) {
+      const full = prefix ? `${prefix}/${name}` : name
+      const path = (child as { path?: unknown } | null)?.path
+      add(full, 'path', typeof path === 'string' ? path : undefined)
+      walkArchive(child, full, depth + 1)
+    }
+  }
+  walkArchive(archive, '', 0)
+
+  const locks = metadata?.locks as
+    | {
+        nodes?: Record<string, { inputs?: Record<string, unknown>; locked?: unknown }>
+        root?: string
+      }
+    | undefined
+  const nodes = locks?.nodes ?? {}
+  const walkLock = (id: string, prefix: string, depth: number) => {
+    const node = nodes[id]
+    if (!node?.inputs || depth > 20) return
+    for (const [name, ref] of Object.entries(node.inputs)) {
+      if (typeof ref !== 'string') continue // `follows` another input: listed under its own name
+      const full = prefix ? `${prefix}/${name}` : name
+      add(full, 'url', lockedLocation(nodes[ref]?.locked))
+      walkLock(ref, full, depth + 1)
+    }
+  }
+  walkLock(locks?.root ?? 'root', '', 0)
+
+  const selfPath = (archive as { path?: unknown } | null)?.path
+  return {
+    self: typeof selfPath === 'string' ? selfPath : metadata?.path || undefined,
+    selfUrl: metadata?.url,
+    // Shorter names first: an input reached twice is named the way the user wrote it.
+    inputs: [...inputs.values()].sort((a, b) => a.name.split('/').length - b.name.split('/').length)
+  }
+}
+
+/**
+ * Where the flake's own source and each input's are (for error positions): `nix flake archive
+ * --json --dry-run` and `nix flake metadata --json` (works on Nix 2.8 and today's Nix). Undefined
+ * when neither can be read; never throws.
+ */
+export async function nixFlakeSources(
+  flake: string,
+  opts: NixCallOptions & { metadata?: FlakeMetadata }
+): Promise<FlakeSources | undefined> {
+  const archive = await run([...NIX, 'flake', 'archive', '--json', '--dry-run', flake], {
+    timeoutMs: opts.timeoutMs ?? 2 * MINUTE,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    check: false,
+    env: opts.env
+  }).catch(() => undefined)
+  let archived: unknown
+  if (archive?.exitCode === 0) {
+    try {
+      archived = JSON.parse(archive.stdout)
+    } catch {
+      archived = undefined
+    }
+  }
+  const metadata =
+    opts.metadata ??
+    (await nixFlakeMetadata(flake, { ...opts, timeoutMs: opts.timeoutMs ?? 2 * MINUTE }).catch(
+      () => undefined
+    ))
+  if (archived === undefined && metadata === undefined) return undefined
+  return parseFlakeSources(archived, metadata)
 }

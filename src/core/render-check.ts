@@ -1,6 +1,7 @@
 /** The check record as Markdown (job summary) and plain text (terminal). */
 import type { CheckReport } from './check.js'
 import { formatDuration, plural } from './format.js'
+import { describeNixError } from './nix-errors.js'
 import { codeBlock, escapeTableCell, inlineCode, table } from './markdown.js'
 
 export function renderCheckMarkdown(report: CheckReport, flake: string): string {
@@ -33,7 +34,8 @@ export function renderCheckMarkdown(report: CheckReport, flake: string): string 
         report.errors.map(e => [
           e.file ? inlineCode(e.file, { inTable: true }) : '—',
           e.line ? String(e.line) : '—',
-          escapeTableCell(e.message)
+          escapeTableCell(e.message) +
+            (e.inInput ? ` (at ${inlineCode(e.inInput, { inTable: true })})` : '')
         ])
       )
     )
@@ -84,7 +86,7 @@ export function renderCheckText(report: CheckReport, flake: string): string {
   )
   for (const e of report.errors) {
     lines.push(
-      `  error: ${e.file ? `${e.file}${e.line ? `:${e.line}` : ''}${e.column ? `:${e.column}` : ''}: ` : ''}${e.message}`
+      `  error: ${e.file ? `${e.file}${e.line ? `:${e.line}` : ''}${e.column ? `:${e.column}` : ''}: ` : ''}${describeNixError(e)}`
     )
   }
   if (report.failureTail) lines.push(report.failureTail.replace(/^/gm, '  | '))

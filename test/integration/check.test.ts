@@ -2,6 +2,8 @@
  * The check bundle, run as GitHub's runner runs it, on real flakes evaluated by the real nix.
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { runAction } from '../harness/action-runner.js'
 import { makeFlakeRepo, type FlakeRepo } from '../harness/flake-repo.js'
 
@@ -12,6 +14,14 @@ function repo(files: Record<string, string>): FlakeRepo {
   const r = makeFlakeRepo(files, { withLib: false })
   repos.push(r)
   return r
+}
+
+const readFile = (file: string) => readFileSync(file, 'utf8')
+
+/** The minor version of the nix on PATH (2.8 → 8, 2.34 → 34): shapes differ since 2.13. */
+function nixMinor(): number {
+  const m = /(\d+)\.(\d+)/.exec(execFileSync('nix', ['--version'], { encoding: 'utf8' }))
+  return m ? Number(m[1]) * 1000 + Number(m[2]) - 2000 : 0
 }
 
 const drv = (name: string) =>
@@ -75,6 +85,106 @@ describe('check action', () => {
     // The step fails with one sentence that names the phase and the place.
     expect(run.failure).toMatch(/^check: .*hosts\/web1\.nix:7/)
     expect(run.summary).toContain('hosts/web1.nix')
+  })
+
+  it('names an error inside a flake input with the input, never annotating the repository', async () => {
+    // A stand-in for nixpkgs in a git repository of its own (a local input: no network), whose
+    // lib/modules.nix fails at line 6 when a host forgets boot.loader.grub.device.
+    const nixpkgs = repo({
+      'flake.nix': '{ outputs = { self }: { lib = import ./lib/modules.nix; }; }\n',
+      'lib/modules.nix': `# stand-in for nixpkgs' lib
+{
+  evalModules = { modules }:
+    let config = builtins.foldl' (a: b: a // b) { } modules; in
+    { config = config // { system.build.toplevel = builtins.seq
+        config.boot.loader.grub.device
+        (${drv('toplevel')}); }; };
+}
+`
+    })
+    // The user's repository has its own lib/modules.nix, longer than line 6: nixpkgs' position
+    // must not land on it.
+    const r = repo({
+      'flake.nix': `{
+  inputs.nixpkgs.url = "git+file://${nixpkgs.dir}";
+  outputs = { self, nixpkgs }: {
+    nixosConfigurations.web1 = nixpkgs.lib.evalModules {
+      modules = [ { networking.hostName = "web1"; } ];
+    };
+  };
+}
+`,
+      'lib/modules.nix':
+        Array.from({ length: 12 }, (_, i) => `# the user's own line ${i + 1}`).join('\n') + '\n'
+    })
+    execFileSync('nix', ['flake', 'lock'], { cwd: r.dir, stdio: 'ignore' })
+    r.commit({ 'flake.lock': readFile(`${r.dir}/flake.lock`) }, 'lock')
+
+    const run = await runAction({
+      action: 'check',
+      workspace: r.dir,
+      inputs: { 'lock-max-age-days': '0' }
+    })
+    expect(run.exitCode).toBe(1)
+    expect(run.outputs).toEqual({ result: 'failed', errors: '1' })
+    const errors = run.annotations.filter(a => a.level === 'error')
+    // Never on the repository's lib/modules.nix (nor any file but the user's flake.nix).
+    expect(errors.filter(a => a.file === 'lib/modules.nix')).toEqual([])
+    const onFiles = errors.filter(a => a.file)
+    if (nixMinor() >= 13) {
+      // Nix 2.13+ prints the frame that names the host: the user's flake.nix, line 4.
+      expect(onFiles).toHaveLength(1)
+      expect(onFiles[0]).toMatchObject({ file: 'flake.nix', line: 4 })
+    } else {
+      // Nix 2.8 prints only the position inside the input: no file of the repository at all.
+      expect(onFiles).toEqual([])
+    }
+    const where = 'nixpkgs: lib/modules.nix:6'
+    expect(errors.some(a => a.message === `attribute 'boot' missing (at ${where})`)).toBe(true)
+    expect(run.failure).toContain(`attribute 'boot' missing (at ${where})`)
+    // In the summary's table, as code: `nixpkgs: lib/modules.nix:6`.
+    expect(run.summary).toContain(`(at \`${where}\`)`)
+  })
+
+  it("annotates a home-manager definition at the user's file and keeps NixOS assertion text", async () => {
+    // Messages in the words of nixpkgs' module system, thrown from the user's own flake: the
+    // definition names the user's file with home-manager's ", via option …" suffix.
+    const r = repo({
+      'flake.nix': `{
+  outputs = { self }: {
+    nixosConfigurations.mail = {
+      config.system.build.toplevel = throw "A definition for option \`home-manager.users.alice.programs.git.enable' is not of type \`boolean'. Definition values:\n- In \`\${toString ./home/alice.nix}, via option home-manager.users.alice': \\"yes\\"";
+    };
+    nixosConfigurations.db = {
+      config.system.build.toplevel = throw "\nFailed assertions:\n- services.postgresql.enable needs a data directory";
+    };
+  };
+}
+`,
+      'home/alice.nix': '{ programs.git.enable = "yes"; }\n'
+    })
+    const run = await runAction({
+      action: 'check',
+      workspace: r.dir,
+      inputs: { 'lock-max-age-days': '0' }
+    })
+    expect(run.exitCode).toBe(1)
+    expect(run.outputs).toEqual({ result: 'failed', errors: '2' })
+    const errors = run.annotations.filter(a => a.level === 'error')
+    const mail = errors.find(a => a.message.startsWith('A definition for option'))
+    expect(mail?.message).toContain('via option home-manager.users.alice\': "yes"')
+    // The definition's file, without a line (it has none), before the throw's frame.
+    expect(mail?.file).toBe('home/alice.nix')
+    expect(mail?.line).toBeUndefined()
+    expect(
+      errors.some(
+        a => a.message === 'Failed assertions: - services.postgresql.enable needs a data directory'
+      )
+    ).toBe(true)
+    // The summary's table escapes Markdown: read it without the escapes.
+    expect(run.summary.replace(/\\(.)/g, '$1')).toContain(
+      'Failed assertions: - services.postgresql.enable needs a data directory'
+    )
   })
 
   it('warns about flake.lock inputs older than lock-max-age-days', async () => {

@@ -1,6 +1,6 @@
 import { describe, it, expect } from '@jest/globals'
 import fc from 'fast-check'
-import { isUnitName, parseActivationOutput } from '../../src/core/activation-output.js'
+import { exit4Reason, isUnitName, parseActivationOutput } from '../../src/core/activation-output.js'
 
 // Output in the shape switch-to-configuration-ng prints for dry-activate (its eprintln! lines).
 const DRY_NG = `would stop the following units: nginx.service, old-timer.timer
@@ -117,6 +117,47 @@ describe('parseActivationOutput', () => {
     expect(r.lines).toHaveLength(2)
   })
 
+  // switch-to-configuration-ng (nixpkgs pkgs/by-name/sw/switch-to-configuration-ng) restarts each
+  // logged-in user's units and exits 4 when that fails. No NixOS host runs here: these lines are
+  // written in its wording, as users' published switch logs show it verbatim.
+  it('names failed user units and failed user activations (exit 4)', () => {
+    const r = parseActivationOutput(
+      [
+        'activating the configuration...',
+        'reloading user units for alice...',
+        'reloading user units for bob...',
+        'reloading the following user units: dbus-broker.service',
+        'Failed to reload user unit dbus-broker.service',
+        'warning: the following user units failed: dbus-broker.service, waybar.service',
+        'warning: user activation for alice failed',
+        'warning: user activation for bob failed',
+        'the following new units were started: new-app.service'
+      ].join('\n')
+    )
+    expect(r.failedUserUnits).toEqual(['dbus-broker.service', 'waybar.service'])
+    expect(r.failedUsers).toEqual(['alice', 'bob'])
+    // User units are not system units.
+    expect(r.failed).toEqual([])
+    expect(r.newlyStarted).toEqual(['new-app.service'])
+    expect(exit4Reason(r)).toBe(
+      'user units failed: dbus-broker.service, waybar.service; user activation failed for alice, bob'
+    )
+  })
+
+  it('says which units failed on exit 4, and "see the log" only when nothing is named', () => {
+    expect(exit4Reason(parseActivationOutput(SWITCH_PERL))).toBe('units failed: nginx.service')
+    expect(
+      exit4Reason(parseActivationOutput('warning: user activation for gdm-greeter failed'))
+    ).toBe('user activation failed for gdm-greeter')
+    expect(exit4Reason(parseActivationOutput('activating the configuration...'))).toBe(
+      'units failed: see the log'
+    )
+    // A line that only looks like one keeps its text and names nobody.
+    const odd = parseActivationOutput('warning: user activation for $(id) failed')
+    expect(odd.failedUsers).toEqual([])
+    expect(odd.lines).toEqual(['warning: user activation for $(id) failed'])
+  })
+
   it('gives an empty report for empty output', () => {
     expect(parseActivationOutput('')).toEqual({
       stop: [],
@@ -127,6 +168,8 @@ describe('parseActivationOutput', () => {
       skipped: [],
       newlyStarted: [],
       failed: [],
+      failedUserUnits: [],
+      failedUsers: [],
       restartSystemd: false,
       lines: []
     })

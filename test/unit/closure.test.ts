@@ -49,8 +49,8 @@ function canonical(infos: PathInfo[]): PathInfo[] {
 
 describe('parsePathInfo: every shape Nix has printed', () => {
   // nix-2.8-array.json is real output of `nix path-info --recursive --json` (Nix 2.8.0). The others
-  // were converted from it by hand to the shapes of later Nix versions, following Nix's own test
-  // data (src/libstore-tests/data/path-info/json-{1,2,3}) and release notes (2.19, 2.23, 2.33).
+  // were converted from it by hand to shapes no Nix here prints (see fixtures/path-info/README.md);
+  // real output of Nix 2.8, 2.26 and 2.34 in every shape is read in nix-samples.test.ts.
   const reference = canonical(
     parsePathInfo(readFileSync(join(fixtures, 'nix-2.8-array.json'), 'utf8'))
   )

@@ -3,7 +3,7 @@
  * rollback when anything after the switch fails. Returns a plain HostResult; never leaves a host
  * half-changed without saying exactly what state it is in.
  */
-import { parseActivationOutput, type ActivationReport } from '../activation-output.js'
+import { exit4Reason, parseActivationOutput, type ActivationReport } from '../activation-output.js'
 import { ActionError } from '../errors.js'
 import { formatDuration } from '../format.js'
 import { runHealthChecks, type HealthResult } from '../health.js'
@@ -248,7 +248,7 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
           if (r.exitCode !== 0) {
             activationFailure =
               r.exitCode === 4
-                ? `switch-to-configuration ${action} exited with code 4 (units failed: ${activation.failed.join(', ') || 'see the log'})`
+                ? `switch-to-configuration ${action} exited with code 4 (${exit4Reason(activation)})`
                 : `switch-to-configuration ${action} exited with code ${r.exitCode}`
             throw new PhaseFailure('activate', activationFailure)
           }
@@ -644,6 +644,8 @@ export function summarizeActivation(a: ActivationReport): string {
   if (a.start.length + a.newlyStarted.length)
     parts.push(`started ${a.start.length + a.newlyStarted.length}`)
   if (a.failed.length) parts.push(`failed ${a.failed.join(', ')}`)
+  if (a.failedUserUnits.length) parts.push(`user units failed ${a.failedUserUnits.join(', ')}`)
+  if (a.failedUsers.length) parts.push(`user activation failed for ${a.failedUsers.join(', ')}`)
   return parts.length ? parts.join(', ') : 'no unit changes'
 }
 

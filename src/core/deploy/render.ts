@@ -85,7 +85,9 @@ export function renderDeployMarkdown(
         ['restarted', a.restart],
         ['reloaded', a.reload],
         ['started', [...a.start, ...a.newlyStarted]],
-        ['failed', a.failed]
+        ['failed', a.failed],
+        ['user units failed', a.failedUserUnits ?? []],
+        ['user activation failed for', a.failedUsers ?? []]
       ].filter(([, l]) => (l as string[]).length > 0) as [string, string[]][]
       if (lines.length) {
         body.push('')
