@@ -6,7 +6,7 @@ import { ActionError } from './errors.js'
 import { staleInputs, parseFlakeLock, type StaleInput } from './flake-lock.js'
 import { locateFlake } from './local-flake.js'
 import type { Logger } from './log.js'
-import { NIX, nixEvalJsonOptional, nixFlakeCheck, nixFlakeMetadata, HOUR } from './nix.js'
+import { nixEvalJsonOptional, nixFlakeCheck, nixFlakeMetadata, nixFmt, HOUR } from './nix.js'
 import { parseNixErrors, type NixError } from './nix-errors.js'
 import { run } from './process.js'
 
@@ -140,13 +140,7 @@ async function formatterChanges(
     return hashes
   }
   const before = await snapshot()
-  const fmt = await run([...NIX, 'fmt', '--', '.'], {
-    cwd: dir,
-    timeoutMs: HOUR,
-    check: false,
-    logger: log,
-    onStderrLine: line => log?.info(line)
-  })
+  const fmt = await nixFmt(dir, { logger: log, onStderrLine: line => log?.info(line) })
   if (fmt.exitCode !== 0) {
     if (/does not provide attribute 'formatter/.test(fmt.stderr)) {
       throw new ActionError(

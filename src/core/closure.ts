@@ -13,7 +13,7 @@
  *      with base names (no store directory) in keys and references.
  */
 import { ActionError } from './errors.js'
-import { run } from './process.js'
+import { nixPathInfoRecursive, nixStoreQuery } from './nix.js'
 import type { Logger } from './log.js'
 
 export interface PathInfo {
@@ -236,32 +236,18 @@ export async function queryClosures(
   opts: QueryClosureOptions
 ): Promise<PathInfo[][]> {
   if (storePaths.length === 0) return []
-  const store = opts.storeUrl ? ['--store', opts.storeUrl] : []
   const what =
     storePaths.length === 1
       ? `reading the closure of ${storePaths[0]}`
       : `reading the closures of ${storePaths.join(' and ')}`
-  const viaPathInfo = await run(
-    [
-      'nix',
-      '--extra-experimental-features',
-      'nix-command',
-      'path-info',
-      ...store,
-      '--recursive',
-      '--json',
-      ...storePaths
-    ],
-    {
-      timeoutMs: opts.timeoutMs,
-      logger: opts.logger,
-      env: opts.env,
-      host: opts.host,
-      phase: 'closure',
-      check: false,
-      what
-    }
-  )
+  const viaPathInfo = await nixPathInfoRecursive(storePaths, {
+    timeoutMs: opts.timeoutMs,
+    logger: opts.logger,
+    env: opts.env,
+    host: opts.host,
+    storeUrl: opts.storeUrl,
+    what
+  })
   if (viaPathInfo.exitCode === 0) {
     try {
       const union = parsePathInfo(viaPathInfo.stdout)
@@ -318,11 +304,10 @@ export async function queryClosureNixStore(
     logger: opts.logger,
     env: opts.env,
     host: opts.host,
-    phase: 'closure'
+    storeUrl: opts.storeUrl
   }
-  const store = opts.storeUrl ? ['--store', opts.storeUrl] : []
   const what = `reading the closure of ${storePath}`
-  const requisites = await run(['nix-store', ...store, '--query', '--requisites', storePath], {
+  const requisites = await nixStoreQuery('--requisites', [storePath], {
     ...common,
     what
   })
@@ -336,7 +321,7 @@ export async function queryClosureNixStore(
   const sizes = new Map<string, number>()
   for (let i = 0; i < paths.length; i += BATCH) {
     const batch = paths.slice(i, i + BATCH)
-    const res = await run(['nix-store', ...store, '--query', '--size', ...batch], {
+    const res = await nixStoreQuery('--size', batch, {
       ...common,
       what
     })
@@ -355,7 +340,7 @@ export async function queryClosureNixStore(
 
   // `--graph` prints one edge per reference, `"<ref>" -> "<referrer>"`, as base names.
   const storeDir = storePath.slice(0, storePath.lastIndexOf('/'))
-  const graph = await run(['nix-store', ...store, '--query', '--graph', storePath], {
+  const graph = await nixStoreQuery('--graph', [storePath], {
     ...common,
     what
   })

@@ -269,3 +269,70 @@ export async function nixPathsValid(
   }
   return out
 }
+
+/** Options of the read-only store queries below. */
+export interface StoreQueryOptions {
+  timeoutMs: number
+  logger?: Logger
+  /** Another store (`ssh-ng://root@web1`, `file:///cache`, ...); the local store by default. */
+  storeUrl?: string
+  env?: Record<string, string | undefined>
+  host?: string
+  phase?: string
+  what?: string
+}
+
+/**
+ * `nix path-info --recursive --json` of one or more store paths. Never throws on a failed
+ * command: the caller reads the exit code and falls back to `nixStoreQuery`.
+ */
+export async function nixPathInfoRecursive(
+  storePaths: readonly string[],
+  opts: StoreQueryOptions
+): Promise<RunResult> {
+  const store = opts.storeUrl ? ['--store', opts.storeUrl] : []
+  return run([...NIX, 'path-info', ...store, '--recursive', '--json', ...storePaths], {
+    timeoutMs: opts.timeoutMs,
+    logger: opts.logger,
+    env: opts.env,
+    host: opts.host,
+    phase: opts.phase ?? 'closure',
+    check: false,
+    what: opts.what
+  })
+}
+
+/**
+ * `nix-store --query <--requisites|--size|--graph> <paths>` (the closure reader's fallback for a
+ * `nix` whose `path-info --json` we cannot read). Throws when the command fails.
+ */
+export async function nixStoreQuery(
+  query: '--requisites' | '--size' | '--graph',
+  storePaths: readonly string[],
+  opts: StoreQueryOptions
+): Promise<RunResult> {
+  const store = opts.storeUrl ? ['--store', opts.storeUrl] : []
+  return run(['nix-store', ...store, '--query', query, ...storePaths], {
+    timeoutMs: opts.timeoutMs,
+    logger: opts.logger,
+    env: opts.env,
+    host: opts.host,
+    phase: opts.phase ?? 'closure',
+    what: opts.what
+  })
+}
+
+/** `nix fmt -- .` in `dir` (the flake's formatter over its tree); never throws on a failure. */
+export async function nixFmt(
+  dir: string,
+  opts: NixCallOptions & { onStderrLine?: (line: string) => void }
+): Promise<RunResult> {
+  return run([...NIX, 'fmt', '--', '.'], {
+    cwd: dir,
+    timeoutMs: opts.timeoutMs ?? HOUR,
+    check: false,
+    logger: opts.logger,
+    onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
+}
