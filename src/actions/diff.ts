@@ -1,5 +1,4 @@
 /** The `diff` action: the closure diff of two systems, as outputs, files, summary and comment. */
-import { readFileSync } from 'node:fs'
 import * as core from '@actions/core'
 import { octokit } from './octokit.js'
 import { diffCommand, diffReportCommand, type DiffReport, type DiffRun } from '../commands/diff.js'
@@ -10,7 +9,8 @@ import type { Logger } from '../core/log.js'
 import { escapeMarkdown, heading, inlineCode, table } from '../core/markdown.js'
 import { renderMarkdown } from '../core/render-diff.js'
 import { commentDiff, diffDir, diffFileOutputs } from './build.js'
-import { pullRequestFromEvent, runSummaryUrl, upsertSection } from './pr-comment.js'
+import { readEvent } from './event.js'
+import { pullRequestFromPayload, runSummaryUrl, upsertSection } from './pr-comment.js'
 import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
 
 export function diffSummary(run: DiffRun): string {
@@ -33,15 +33,6 @@ export function diffSummary(run: DiffRun): string {
 
 type PullRequest = { owner: string; repo: string; number: number }
 
-function eventPayload(): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH ?? '', 'utf8')) as unknown
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /**
  * The pull request to comment on: the event's, or the `pull-request` input. On a `workflow_run`
  * event from a fork GitHub gives no pull request, so the second workflow passes the number it
@@ -51,9 +42,8 @@ function eventPayload(): Record<string, unknown> | undefined {
  * saying why) when there is nothing to comment on.
  */
 async function pullRequestToComment(log: Logger, token: string): Promise<PullRequest | null> {
-  const eventName = process.env.GITHUB_EVENT_NAME ?? ''
-  const eventPath = process.env.GITHUB_EVENT_PATH ?? ''
-  const fromEvent = eventPath ? pullRequestFromEvent(eventPath, eventName) : null
+  const { name: eventName, payload } = readEvent()
+  const fromEvent = pullRequestFromPayload(payload, eventName)
   const explicit = parsePositiveInt('pull-request', input('pull-request'), 0, { max: 2 ** 31 - 1 })
   if (!explicit) {
     if (!fromEvent) {
@@ -80,8 +70,7 @@ async function pullRequestToComment(log: Logger, token: string): Promise<PullReq
     )
   }
   const pr = { owner, repo, number: explicit }
-  const payload = eventPayload()
-  const run = payload?.workflow_run as Record<string, unknown> | undefined
+  const run = (payload as { workflow_run?: Record<string, unknown> } | null)?.workflow_run
   if (eventName !== 'workflow_run') return pr
   const headSha = typeof run?.head_sha === 'string' ? run.head_sha : ''
   let prHead = ''
