@@ -1,5 +1,4 @@
 /** The `check` action: nix flake check, annotations at the right file and line, lock freshness. */
-import * as core from '@actions/core'
 import { checkCommand, checkFailure } from '../commands/check.js'
 import { renderCheckMarkdown } from '../core/render-check.js'
 import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
@@ -26,7 +25,6 @@ export async function runCheck(): Promise<void> {
     }
     setOutputs({ result: report.result, errors: report.errors.length })
     await writeSummary(renderCheckMarkdown(report, run.flake))
-    const failure = checkFailure(run)
-    if (failure) core.setFailed(failure)
+    return checkFailure(run)
   })
 }

@@ -1,6 +1,4 @@
 /** The `deploy` action (and the root action): health-gated deploy with automatic rollback. */
-import path from 'node:path'
-import * as core from '@actions/core'
 import { deployCommand, deployFailure, rollbackCommand } from '../commands/deploy.js'
 import { renderDeployMarkdown } from '../core/deploy/render.js'
 import { resultRecord } from '../core/deploy/types.js'
@@ -10,15 +8,12 @@ import {
   input,
   rememberSshFolder,
   runAction,
+  runnerTemp,
   setOutputs,
   workspace,
   writeSummary
 } from './runtime.js'
 import { refuseForkPullRequest } from './event.js'
-
-function tempRoot(): string {
-  return path.join(process.env.RUNNER_TEMP || '/tmp', 'nix-deploy')
-}
 
 export async function runDeploy(): Promise<void> {
   await runAction('deploy', async log => {
@@ -29,7 +24,7 @@ export async function runDeploy(): Promise<void> {
     const run = await deployCommand(
       { get: input, cwd: workspace(), logger: log },
       {
-        tempRoot: tempRoot(),
+        tempRoot: runnerTemp(),
         onSession: rememberSshFolder,
         ensureLocal: async (storePath, host) => {
           const r = await restoreClosure(storePath, { logger: log, host })
@@ -53,8 +48,7 @@ export async function runDeploy(): Promise<void> {
         haltedAtWave: run.haltedAtWave
       })
     )
-    const failure = deployFailure(run.results)
-    if (failure) core.setFailed(failure)
+    return deployFailure(run.results)
   })
 }
 
@@ -63,7 +57,7 @@ export async function runRollback(): Promise<void> {
     refuseForkPullRequest('rollback')
     const run = await rollbackCommand(
       { get: input, cwd: workspace(), logger: log },
-      { tempRoot: tempRoot(), onSession: rememberSshFolder }
+      { tempRoot: runnerTemp(), onSession: rememberSshFolder }
     )
     const single = run.results.length === 1 ? run.results[0] : null
     setOutputs({
@@ -72,10 +66,9 @@ export async function runRollback(): Promise<void> {
       results: JSON.stringify(run.results.map(resultRecord))
     })
     await writeSummary(renderDeployMarkdown(run.results, { title: `Rollback: ${run.status}` }))
-    const failure = deployFailure(
+    return deployFailure(
       run.results.filter(r => r.status === 'failed'),
       'rollback'
     )
-    if (failure) core.setFailed(failure)
   })
 }

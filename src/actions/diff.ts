@@ -1,35 +1,17 @@
 /** The `diff` action: the closure diff of two systems, as outputs, files, summary and comment. */
 import * as core from '@actions/core'
 import { octokit } from './octokit.js'
-import { diffCommand, diffReportCommand, type DiffReport, type DiffRun } from '../commands/diff.js'
-import { diffLevels, writeDiffFiles, type DiffFiles } from '../core/build.js'
+import { diffCommand, diffReportCommand, type DiffReport } from '../commands/diff.js'
+import { diffFileOutputs, diffLevels, writeDiffFiles, type DiffFiles } from '../core/build.js'
 import { ActionError } from '../core/errors.js'
 import { parseBool, parsePositiveInt } from '../core/inputs.js'
 import type { Logger } from '../core/log.js'
-import { escapeMarkdown, heading, inlineCode, table } from '../core/markdown.js'
-import { renderMarkdown } from '../core/render-diff.js'
-import { commentDiff, diffDir, diffFileOutputs } from './build.js'
+import { diffSummary, reportSummary } from '../core/render-build.js'
 import { readEvent } from './event.js'
-import { pullRequestFromPayload, runSummaryUrl, upsertSection } from './pr-comment.js'
-import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
+import { commentDiff, pullRequestFromPayload, runSummaryUrl, upsertSection } from './pr-comment.js'
+import { input, outputDir, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
 
-export function diffSummary(run: DiffRun): string {
-  const rows = [
-    [
-      'Before',
-      `${escapeMarkdown(run.before.description)}: ${inlineCode(run.before.path, { inTable: true })}`
-    ],
-    [
-      'After',
-      `${escapeMarkdown(run.after.description)}: ${inlineCode(run.after.path, { inTable: true })}`
-    ]
-  ]
-  return [
-    heading(2, `Closure diff: ${run.label}`),
-    table(['', ''], rows),
-    renderMarkdown(run.diff, { detail: 'full', headingLevel: 0 })
-  ].join('\n\n')
-}
+export { diffSummary, reportSummary }
 
 type PullRequest = { owner: string; repo: string; number: number }
 
@@ -133,20 +115,6 @@ async function commentReports(log: Logger, reports: DiffReport[]): Promise<void>
   })
 }
 
-/** The job summary of `report` mode: each host's full diff. */
-export function reportSummary(reports: DiffReport[]): string {
-  return (
-    reports
-      .map(r =>
-        [
-          heading(2, `Closure diff: ${r.label}`),
-          renderMarkdown(r.diff, { detail: 'full', headingLevel: 0 })
-        ].join('\n\n')
-      )
-      .join('\n\n') + '\n'
-  )
-}
-
 async function runReport(log: Logger, comment: boolean): Promise<void> {
   for (const name of ['before', 'after', 'host'])
     if (input(name))
@@ -157,7 +125,7 @@ async function runReport(log: Logger, comment: boolean): Promise<void> {
   parsePositiveInt('pull-request', input('pull-request'), 0, { max: 2 ** 31 - 1 }) // checked early
   const reports = diffReportCommand({ get: input, cwd: workspace(), logger: log })
   let files: DiffFiles | null = null
-  for (const r of reports) files = writeDiffFiles(r.diff, diffDir(), r.label)
+  for (const r of reports) files = writeDiffFiles(r.diff, outputDir(), r.label)
   const changed = reports.filter(r => r.diff.changed).length
   setOutputs({
     changed: String(changed > 0),
@@ -181,7 +149,7 @@ export async function runDiff(): Promise<void> {
         { input: 'pull-request' }
       )
     const run = await diffCommand({ get: input, cwd: workspace(), logger: log })
-    const files = writeDiffFiles(run.diff, diffDir(), run.label)
+    const files = writeDiffFiles(run.diff, outputDir(), run.label)
     setOutputs({
       changed: String(run.diff.changed),
       'diff-summary': run.diff.summary,
@@ -189,7 +157,7 @@ export async function runDiff(): Promise<void> {
     })
     log.info(`${run.label}: ${run.diff.summary}`)
     if (comment) {
-      await commentDiff(log, {
+      await commentDiff(log, input('github-token'), {
         host: run.label,
         changed: run.diff.changed,
         summary: run.diff.summary,

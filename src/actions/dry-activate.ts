@@ -5,7 +5,6 @@
  * SSH session's folder (key and known_hosts) when the main step could not (a crash, a cancel).
  */
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { dryActivateCommand, dryActivateOutputs } from '../commands/dry-activate.js'
 import { fileLabel } from '../core/build.js'
@@ -23,23 +22,18 @@ import { restoreClosure } from './actions-cache.js'
 import { commentSection } from './pr-comment.js'
 import {
   input,
+  outputDir,
   rememberSshFolder,
   runAction,
+  runnerTemp,
   setOutputs,
   workspace,
   writeSummary
 } from './runtime.js'
 import { refuseForkPullRequest } from './event.js'
 
-function runnerTemp(): string {
-  return process.env.RUNNER_TEMP || os.tmpdir()
-}
-
 /** Writes the report as JSON: `$RUNNER_TEMP/nix-deploy/dry-activate-<host>.json`. */
-export function writeReportFile(
-  report: DryActivateReport,
-  dir = path.join(runnerTemp(), 'nix-deploy')
-): string {
+export function writeReportFile(report: DryActivateReport, dir = outputDir()): string {
   fs.mkdirSync(dir, { recursive: true })
   const file = path.join(dir, `dry-activate-${fileLabel(report.host)}.json`)
   fs.writeFileSync(file, JSON.stringify({ schemaVersion: 1, ...report }, null, 2) + '\n')

@@ -18,7 +18,10 @@
  */
 import { readEvent, readEventFile } from './event.js'
 import { octokit, type Octokit } from './octokit.js'
+import { diffLevels } from '../core/build.js'
+import type { ClosureDiff } from '../core/diff.js'
 import { ActionError, describeError } from '../core/errors.js'
+import { escapeMarkdown } from '../core/markdown.js'
 import type { Logger } from '../core/log.js'
 import {
   commentMarker,
@@ -385,4 +388,39 @@ export async function commentSection(
       logger: log
     })
   )
+}
+
+/** What goes into the sticky comment for one host's diff. */
+export interface CommentContent {
+  host: string
+  changed: boolean
+  summary: string
+  diff: ClosureDiff | null
+  /** Plain text shown instead of a diff (a new host). */
+  note?: string
+}
+
+/**
+ * Puts the host's section (kind `diff`) into the pull request's sticky comment. Never fails the
+ * step: no pull request is a notice, a missing or read-only token a warning.
+ */
+export async function commentDiff(
+  log: Logger,
+  token: string,
+  content: CommentContent
+): Promise<void> {
+  const levels = content.diff
+    ? diffLevels(content.diff)
+    : (() => {
+        const text = escapeMarkdown(content.note ?? content.summary)
+        return { full: text, selected: text, summary: text }
+      })()
+  const section = {
+    host: content.host,
+    kind: 'diff',
+    changed: content.changed,
+    summary: content.summary,
+    levels
+  }
+  await commentSection(log, token, section, 'diff')
 }

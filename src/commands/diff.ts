@@ -26,16 +26,9 @@ import { assertFlakeExists } from '../core/local-flake.js'
 import { parseDiffJson } from '../core/render-diff.js'
 import { validateHostName } from '../core/target.js'
 import type { CommandContext } from './types.js'
+import type { DiffRun } from '../core/model.js'
 
-export interface DiffRun {
-  flake: string
-  host?: string
-  /** The host, or the after path's name: names files, headings and the comment's section. */
-  label: string
-  before: { path: string; description: string }
-  after: { path: string; description: string }
-  diff: ClosureDiff
-}
+export type { DiffRun }
 
 function readSide(input: 'before' | 'after', value: string, host: string | undefined): SideSpec {
   if (!value) {

@@ -6,7 +6,7 @@ import { ActionError } from './errors.js'
 import { staleInputs, parseFlakeLock, type StaleInput } from './flake-lock.js'
 import { locateFlake } from './local-flake.js'
 import type { Logger } from './log.js'
-import { nixEvalJsonOptional, nixFlakeCheck, nixFlakeMetadata, nixFmt, HOUR } from './nix.js'
+import { nixEvalJsonOptional, nixFlakeCheck, nixFlakeMetadata, nixFmt } from './nix.js'
 import { parseNixErrors, type NixError } from './nix-errors.js'
 import { run } from './process.js'
 
