@@ -9,7 +9,6 @@ import { diffFileOutputs, writeDiffFiles } from '../core/build.js'
 import { formatBytes } from '../core/diff.js'
 import { parseBool } from '../core/inputs.js'
 import { buildSummary } from '../core/render-build.js'
-import { saveClosure } from './actions-cache.js'
 import { commentDiff } from './pr-comment.js'
 import {
   input,
@@ -39,8 +38,8 @@ export async function runBuild(): Promise<void> {
     )
 
     const cache = useCache
-      ? await log.group('Saving the closure to the Actions cache', () =>
-          saveClosure(run.built.storePath, {
+      ? await log.group('Saving the closure to the Actions cache', async () =>
+          (await import('./actions-cache.js')).saveClosure(run.built.storePath, {
             logger: log,
             host: run.target.host,
             tempRoot: runnerTemp()

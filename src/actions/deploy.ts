@@ -2,7 +2,6 @@
 import { deployCommand, deployFailure, rollbackCommand } from '../commands/deploy.js'
 import { renderDeployMarkdown } from '../core/deploy/render.js'
 import { resultRecord } from '../core/deploy/types.js'
-import { restoreClosure } from './actions-cache.js'
 import { DeploymentRecorder } from './deployments.js'
 import {
   input,
@@ -27,7 +26,9 @@ export async function runDeploy(): Promise<void> {
         tempRoot: runnerTemp(),
         onSession: rememberSshFolder,
         ensureLocal: async (storePath, host) => {
-          const r = await restoreClosure(storePath, { logger: log, host })
+          const r = await (
+            await import('./actions-cache.js')
+          ).restoreClosure(storePath, { logger: log, host })
           return r.status === 'present' || r.status === 'restored'
         },
         onHostStart: recorder ? (host, storePath) => recorder.start(host, storePath) : undefined,

@@ -18,7 +18,6 @@ import {
   dryActivateSummaryLine,
   renderDryActivateMarkdown
 } from '../core/render-dry-activate.js'
-import { restoreClosure } from './actions-cache.js'
 import { commentSection } from './pr-comment.js'
 import {
   input,
@@ -64,8 +63,12 @@ export async function runDryActivate(): Promise<void> {
           tempRoot: runnerTemp(),
           onSession: rememberSshFolder,
           ensureLocal: async (storePath, h) => {
-            const r = await log.group(`Restoring ${storePath}`, () =>
-              restoreClosure(storePath, { logger: log, host: h, tempRoot: runnerTemp() })
+            const r = await log.group(`Restoring ${storePath}`, async () =>
+              (await import('./actions-cache.js')).restoreClosure(storePath, {
+                logger: log,
+                host: h,
+                tempRoot: runnerTemp()
+              })
             )
             if (r.status === 'present' || r.status === 'restored') return
             throw new ActionError(

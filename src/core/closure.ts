@@ -14,6 +14,7 @@
  */
 import { ActionError } from './errors.js'
 import { nixPathInfoRecursive, nixStoreQuery } from './nix.js'
+import { closuresFromDb } from './store-db.js'
 import type { Logger } from './log.js'
 
 export interface PathInfo {
@@ -227,8 +228,8 @@ export async function queryClosure(
 }
 
 /**
- * The closures of several store paths (a before and an after system) with one `nix path-info`
- * process: Nix prints the union once, and each closure is then walked from its root through the
+ * The closures of several store paths (a before and an after system): from the local store's
+ * database when it can answer (store-db.ts), else with one `nix path-info` process: Nix prints the union once, and each closure is then walked from its root through the
  * references. Falls back to `nix-store`, one root at a time, like `queryClosure`.
  */
 export async function queryClosures(
@@ -236,6 +237,11 @@ export async function queryClosures(
   opts: QueryClosureOptions
 ): Promise<PathInfo[][]> {
   if (storePaths.length === 0) return []
+  if (!opts.storeUrl) {
+    // The local store's database answers without starting a process (see store-db.ts).
+    const fromDb = closuresFromDb(storePaths, opts.env)
+    if (fromDb) return fromDb
+  }
   const what =
     storePaths.length === 1
       ? `reading the closure of ${storePaths[0]}`

@@ -5,6 +5,7 @@
 import { ActionError } from './errors.js'
 import { commandFailed, run, type RunResult } from './process.js'
 import type { Logger } from './log.js'
+import { validFromDb } from './store-db.js'
 
 export const MINUTE = 60_000
 export const HOUR = 60 * MINUTE
@@ -226,7 +227,8 @@ export async function nixCopy(
 
 /**
  * Whether each store path is valid (present and registered) in a store (the local one unless
- * `store` is given). One `nix path-info` process; never throws for an invalid path.
+ * `store` is given). The local store's database answers when it can (store-db.ts), else one
+ * `nix path-info` process; never throws for an invalid path.
  */
 export async function nixPathsValid(
   paths: string[],
@@ -234,6 +236,10 @@ export async function nixPathsValid(
 ): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>(paths.map(p => [p, false]))
   if (paths.length === 0) return out
+  if (!opts.store) {
+    const fromDb = validFromDb(paths, opts.env)
+    if (fromDb) return fromDb
+  }
   const argv: string[] = [...NIX, 'path-info', '--json']
   if (opts.store) argv.push('--store', opts.store)
   argv.push(...paths)
