@@ -4,6 +4,7 @@
  * sticky comment, the job summary.
  */
 import * as core from '@actions/core'
+import { defaultBool } from '../commands/inputs.js'
 import { buildCommand, buildOutputs } from '../commands/build.js'
 import { diffFileOutputs, writeDiffFiles } from '../core/build.js'
 import { formatBytes } from '../core/diff.js'
@@ -24,8 +25,8 @@ import {
 export async function runBuild(): Promise<void> {
   await runAction('build', async log => {
     // Inputs the engine does not read are checked before the build too.
-    const comment = parseBool('comment', input('comment'), false)
-    const useCache = parseBool('cache', input('cache'), true)
+    const comment = parseBool('comment', input('comment'), defaultBool('build', 'comment'))
+    const useCache = parseBool('cache', input('cache'), defaultBool('build', 'cache'))
     const run = await buildCommand(
       { get: input, cwd: workspace(), logger: log },
       // The post step (removeSshFolder) removes the SSH folder if the step is cancelled.

@@ -1,5 +1,6 @@
 /** The `diff` action: the closure diff of two systems, as outputs, files, summary and comment. */
 import * as core from '@actions/core'
+import { defaultBool } from '../commands/inputs.js'
 import { octokit } from './octokit.js'
 import { diffCommand, diffReportCommand, type DiffReport } from '../commands/diff.js'
 import { diffFileOutputs, diffLevels, writeDiffFiles, type DiffFiles } from '../core/build.js'
@@ -141,7 +142,7 @@ async function runReport(log: Logger, comment: boolean): Promise<void> {
 
 export async function runDiff(): Promise<void> {
   await runAction('diff', async log => {
-    const comment = parseBool('comment', input('comment'), false)
+    const comment = parseBool('comment', input('comment'), defaultBool('diff', 'comment'))
     if (input('report')) return runReport(log, comment)
     if (input('pull-request'))
       throw new ActionError(

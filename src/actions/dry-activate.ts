@@ -5,6 +5,7 @@
  * SSH session's folder (key and known_hosts) when the main step could not (a crash, a cancel).
  */
 import fs from 'node:fs'
+import { defaultBool } from '../commands/inputs.js'
 import path from 'node:path'
 import { dryActivateCommand, dryActivateOutputs } from '../commands/dry-activate.js'
 import { fileLabel } from '../core/build.js'
@@ -54,7 +55,7 @@ async function commentReport(log: Logger, report: DryActivateReport): Promise<vo
 export async function runDryActivate(): Promise<void> {
   await runAction('dry-activate', async log => {
     refuseForkPullRequest('dry-activate')
-    const comment = parseBool('comment', input('comment'), false)
+    const comment = parseBool('comment', input('comment'), defaultBool('dry-activate', 'comment'))
     const host = input('host')
     try {
       const run = await dryActivateCommand(

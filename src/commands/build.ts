@@ -32,6 +32,7 @@ import { parseTarget, validateHostName } from '../core/target.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
 import type { CommandContext, InputReader } from './types.js'
 import type { BuildRun } from '../core/model.js'
+import { defaultOf } from './inputs.js'
 
 export type { BuildRun }
 
@@ -80,7 +81,7 @@ export async function buildCommand(
   ctx: CommandContext,
   opts: BuildCommandOptions = {}
 ): Promise<BuildRun> {
-  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('build', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
   const target = readBuildTarget(ctx.get, flake, ctx.cwd)
   const diffAgainst = ctx.get('diff-against')

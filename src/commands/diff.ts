@@ -27,6 +27,7 @@ import { parseDiffJson } from '../core/render-diff.js'
 import { validateHostName } from '../core/target.js'
 import type { CommandContext } from './types.js'
 import type { DiffRun } from '../core/model.js'
+import { defaultOf } from './inputs.js'
 
 export type { DiffRun }
 
@@ -51,7 +52,7 @@ export async function diffCommand(
   ctx: CommandContext,
   opts: { onLogLine?: (line: string) => void } = {}
 ): Promise<DiffRun> {
-  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('diff', 'flake'))
   const hostValue = ctx.get('host')
   const host = hostValue ? validateHostName(hostValue, "input 'host'") : undefined
   let beforeSpec = readSide('before', ctx.get('before'), host)
