@@ -53,3 +53,66 @@ export interface RestoreResult {
   key: string
   message?: string
 }
+
+/** What decides whether a change needs a reboot: the toplevel's links of these names, in this order. */
+export type BootComponent = 'kernel' | 'initrd' | 'kernel-modules' | 'systemd'
+export const BOOT_COMPONENTS: readonly BootComponent[] = [
+  'kernel',
+  'initrd',
+  'kernel-modules',
+  'systemd'
+]
+
+/**
+ * Why a change needs a reboot to take full effect, one record for the closure diff and the
+ * dry-activate report alike.
+ */
+export interface RebootReason {
+  component: BootComponent
+  /** One line for people (`linux 6.6.40 → 6.6.41`, `initrd changed`); see `rebootReason`. */
+  detail: string
+  /** The component's store path in the system before, when the system refers to one. */
+  before?: string
+  /** The same, in the system after. */
+  after?: string
+}
+
+/**
+ * The reboot reason for a component that differs between two systems, with the one wording the
+ * suite uses, or null when the difference needs no reboot (systemd rebuilt at the same version
+ * re-executes itself in place). Versions are the component's package versions when known.
+ */
+export function rebootReason(
+  component: BootComponent,
+  change: { before?: string; after?: string; beforeVersion?: string; afterVersion?: string }
+): RebootReason | null {
+  const vb = change.beforeVersion ?? ''
+  const va = change.afterVersion ?? ''
+  const moved = vb !== '' && va !== '' && vb !== va
+  let detail: string
+  switch (component) {
+    case 'kernel':
+      detail = moved
+        ? `linux ${vb} → ${va}`
+        : vb !== '' && vb === va
+          ? 'kernel rebuilt'
+          : 'kernel changed'
+      break
+    case 'initrd':
+      detail = 'initrd changed'
+      break
+    case 'kernel-modules':
+      detail = moved ? `kernel modules ${vb} → ${va}` : 'kernel modules changed'
+      break
+    case 'systemd':
+      if (vb !== '' && vb === va) return null
+      detail = `systemd ${vb || '∅'} → ${va || '∅'}`
+      break
+  }
+  return {
+    component,
+    detail,
+    ...(change.before ? { before: change.before } : {}),
+    ...(change.after ? { after: change.after } : {})
+  }
+}

@@ -17,6 +17,7 @@ import {
   defaultBool,
   defaultInt,
   defaultOf,
+  inputsOf,
   terminalOptions,
   type CommandName
 } from '../../src/commands/inputs.js'
@@ -68,7 +69,7 @@ describe('input tables', () => {
   it.each(commands)('%s: the table matches its action.yml (names, defaults, required)', command => {
     const files =
       command === 'deploy' ? ['deploy/action.yml', 'action.yml'] : [`${command}/action.yml`]
-    const table = COMMAND_INPUTS[command].filter(s => s.where !== 'terminal')
+    const table = inputsOf(command).filter(s => s.where !== 'terminal')
     for (const file of files) {
       const declared = actionInputs(file)
       expect([...declared.keys()].sort()).toEqual(table.map(s => s.name).sort())
@@ -87,7 +88,7 @@ describe('input tables', () => {
 
   it.each(commands)('%s: the README lists every input of the table with its default', command => {
     const readme = readmeInputs(command)
-    const table = COMMAND_INPUTS[command].filter(s => s.where !== 'terminal')
+    const table = inputsOf(command).filter(s => s.where !== 'terminal')
     expect([...readme.keys()].sort()).toEqual(table.map(s => s.name).sort())
     for (const spec of table)
       expect({ name: spec.name, default: readme.get(spec.name) }).toEqual({
@@ -104,7 +105,7 @@ describe('input tables', () => {
     expect(() => defaultOf('check', 'no-such-input')).toThrow(/not declared for check/)
     expect(() => defaultInt('deploy', 'rollback')).toThrow(/no integer default/)
     for (const command of commands)
-      for (const spec of COMMAND_INPUTS[command]) {
+      for (const spec of inputsOf(command)) {
         if (spec.type === 'boolean') expect(['true', 'false']).toContain(spec.default)
         if (spec.type === 'integer' && spec.default !== undefined)
           expect(Number.isSafeInteger(Number(spec.default))).toBe(true)
