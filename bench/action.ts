@@ -83,14 +83,30 @@ function runnerEnv(inputs: Record<string, string>): Record<string, string> {
   return env
 }
 
-function once(c: Command): number {
+/** GNU time, when present: CPU time (user + system) of each run, which load on a shared machine distorts far less than wall time. */
+const GNU_TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null
+const cpuFile = path.join(temp, 'cpu')
+
+function once(c: Command): { wall: number; cpu: number | null } {
   const env = { ...process.env, ...(c.env ?? {}) }
+  const argv = GNU_TIME ? [GNU_TIME, '-o', cpuFile, '-f', '%U %S', ...c.argv] : c.argv
   const t0 = performance.now()
-  const r = spawnSync(c.argv[0], c.argv.slice(1), { env, encoding: 'utf8', maxBuffer: 1 << 28 })
-  const ms = performance.now() - t0
+  const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', maxBuffer: 1 << 28 })
+  const wall = performance.now() - t0
   if (r.status !== c.expect)
     throw new Error(`${c.name}: exit ${r.status}, expected ${c.expect}\n${r.stdout}\n${r.stderr}`)
-  return ms
+  let cpu: number | null = null
+  if (GNU_TIME) {
+    const [u, sys] = fs
+      .readFileSync(cpuFile, 'utf8')
+      .trim()
+      .split('\n')
+      .pop()!
+      .split(' ')
+      .map(Number)
+    cpu = (u + sys) * 1000
+  }
+  return { wall, cpu }
 }
 
 function median(xs: number[]): number {
@@ -133,11 +149,18 @@ const outputs = fs.readFileSync(path.join(temp, 'output'), 'utf8')
 if (!/^changed<</m.test(outputs)) throw new Error(`the diff action wrote no outputs:\n${outputs}`)
 
 const times = new Map<string, number[]>(commands.map(c => [c.name, []]))
+const cpuTimes = new Map<string, number[]>(commands.map(c => [c.name, []]))
 for (let w = 0; w < 2; w++) for (const c of commands) once(c)
-for (let r = 0; r < RUNS; r++) for (const c of commands) times.get(c.name)!.push(once(c))
+for (let r = 0; r < RUNS; r++)
+  for (const c of commands) {
+    const t = once(c)
+    times.get(c.name)!.push(t.wall)
+    if (t.cpu !== null) cpuTimes.get(c.name)!.push(t.cpu)
+  }
 fs.rmSync(temp, { recursive: true, force: true })
 
 const med = (name: string) => median(times.get(name)!)
+const cpuMed = (name: string) => (GNU_TIME ? median(cpuTimes.get(name)!) : NaN)
 const nodeStart = med(commands[0].name)
 const theirs = med(commands[1].name)
 const action = med(commands[2].name)
@@ -151,7 +174,16 @@ console.log(
 for (const c of commands) {
   const xs = times.get(c.name)!
   console.log(
-    `${c.name.padEnd(44)} median ${med(c.name).toFixed(0).padStart(5)} ms  (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`
+    `${c.name.padEnd(44)} median ${med(c.name).toFixed(0).padStart(5)} ms  (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})${GNU_TIME ? `  CPU ${cpuMed(c.name).toFixed(0)} ms` : ''}`
+  )
+}
+const cpuNode = cpuMed(commands[0].name)
+const cpuTheirs = cpuMed(commands[1].name)
+const cpuAction = cpuMed(commands[2].name) - cpuNode
+const cpuRefusal = cpuMed(commands[3].name) - cpuNode
+if (GNU_TIME) {
+  console.log(
+    `CPU time, net of node start: diff action ${cpuAction.toFixed(0)} ms = ${(cpuAction / cpuTheirs).toFixed(2)}× nix store diff-closures (${cpuTheirs.toFixed(0)} ms); first answer ${cpuRefusal.toFixed(0)} ms`
   )
 }
 console.log(
@@ -171,10 +203,24 @@ fs.writeFileSync(
       date: new Date().toISOString(),
       runs: RUNS,
       paths: nPaths,
-      figures: commands.map(c => ({ name: `${c.name} (median)`, seconds: med(c.name) / 1000 })),
+      figures: [
+        ...commands.map(c => ({ name: `${c.name}, wall (median)`, seconds: med(c.name) / 1000 })),
+        ...(GNU_TIME
+          ? commands.map(c => ({
+              name: `${c.name}, CPU user+sys (median)`,
+              seconds: cpuMed(c.name) / 1000
+            }))
+          : [])
+      ],
       ratios: {
         diffActionNetOverDiffClosures: Number((netAction / theirs).toFixed(3)),
-        firstAnswerNetMs: Number(netRefusal.toFixed(1))
+        firstAnswerNetMs: Number(netRefusal.toFixed(1)),
+        ...(GNU_TIME
+          ? {
+              cpuDiffActionNetOverDiffClosures: Number((cpuAction / cpuTheirs).toFixed(3)),
+              cpuFirstAnswerNetMs: Number(cpuRefusal.toFixed(1))
+            }
+          : {})
       },
       notes: [
         `net of node start = median minus the median of node -e 0 (${nodeStart.toFixed(0)} ms)`,
