@@ -141,8 +141,8 @@ export function killAll(signal: NodeJS.Signals = 'SIGTERM'): void {
 export interface LongRunning {
   /** Resolves with the first stdout line that satisfies `predicate`, or null if the process ends first or `timeoutMs` passes. */
   waitForLine(predicate: (line: string) => boolean, timeoutMs: number): Promise<string | null>
-  /** Writes to its standard input. */
-  write(data: string | Buffer): void
+  /** Writes to its standard input (false when it has ended). */
+  write(data: string | Buffer): boolean
   /** Closes its standard input (the polite way to end an ssh session). */
   closeInput(): void
   /** Ends it (its process group): `signal` (SIGTERM by default), then SIGKILL if it outlives the grace period. */
@@ -342,7 +342,9 @@ export function startProcess(
       })
     },
     write(data) {
+      if (exited || child.stdin.destroyed || child.stdin.writableEnded) return false
       child.stdin.write(data)
+      return true
     },
     closeInput() {
       child.stdin.end()
