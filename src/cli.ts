@@ -6,7 +6,8 @@ import { checkCommand, checkFailure } from './commands/check.js'
 import { matrixCommand } from './commands/matrix.js'
 import { buildCommand } from './commands/build.js'
 import { diffCommand } from './commands/diff.js'
-import { DRY_ACTIVATE_OPTIONS, dryActivateCommand } from './commands/dry-activate.js'
+import { dryActivateCommand } from './commands/dry-activate.js'
+import { booleanOptions, terminalOptions, type CommandName } from './commands/inputs.js'
 import { renderDryActivateText } from './core/render-dry-activate.js'
 import { renderText, toJson } from './core/render-diff.js'
 import { formatBytes } from './core/diff.js'
@@ -20,17 +21,6 @@ import { renderDeployText } from './core/deploy/render.js'
 import { resultRecord, type HostResult } from './core/deploy/types.js'
 import fs from 'node:fs'
 
-/** The SSH inputs, plus two terminal-only options that read the key and known_hosts from files. */
-const SSH_OPTIONS = [
-  'ssh-private-key',
-  'ssh-private-key-file',
-  'ssh-known-hosts',
-  'ssh-known-hosts-file',
-  'ssh-accept-new-host-keys',
-  'ssh-options',
-  'sudo'
-]
-
 /** `--<input>-file PATH` reads the input from a file (a key on the command line is visible in `ps`). */
 const FILE_OPTIONS: Record<string, string> = {
   'ssh-private-key-file': 'ssh-private-key',
@@ -39,7 +29,6 @@ const FILE_OPTIONS: Record<string, string> = {
 
 interface Command {
   summary: string
-  options: string[]
   run: (ctx: CommandContext, json: boolean) => Promise<number>
 }
 
@@ -53,10 +42,9 @@ function printHostResults(run: { status: string; results: HostResult[] }, json: 
   )
 }
 
-const commands: Record<string, Command> = {
+const commands: Record<CommandName, Command> = {
   check: {
     summary: 'nix flake check, with errors at file and line, and flake.lock freshness',
-    options: ['flake', 'lock-max-age-days', 'format'],
     run: async (ctx, json) => {
       const result = await checkCommand(ctx)
       process.stdout.write(
@@ -71,7 +59,6 @@ const commands: Record<string, Command> = {
   },
   matrix: {
     summary: 'the hosts to build, as a GitHub Actions matrix',
-    options: ['flake', 'on', 'changed-since', 'max-jobs'],
     run: async (ctx, json) => {
       const plan = await matrixCommand(ctx)
       process.stdout.write(json ? JSON.stringify(plan.matrix) + '\n' : renderMatrixText(plan))
@@ -81,7 +68,6 @@ const commands: Record<string, Command> = {
   build: {
     summary:
       "build a host's system (or an installable), with its closure diff against --diff-against",
-    options: ['flake', 'host', 'installable', 'diff-against', 'target', ...SSH_OPTIONS],
     run: async (ctx, json) => {
       // Build logs go to stderr with the other progress lines; stdout holds the result.
       const run = await buildCommand(ctx, { terminal: true })
@@ -101,7 +87,6 @@ const commands: Record<string, Command> = {
   diff: {
     summary:
       'closure diff between two systems (store paths, installables, or git revisions with --host)',
-    options: ['before', 'after', 'host', 'flake'],
     run: async (ctx, json) => {
       const run = await diffCommand(ctx)
       process.stdout.write(json ? toJson(run.diff) : renderText(run.diff))
@@ -110,7 +95,6 @@ const commands: Record<string, Command> = {
   },
   'dry-activate': {
     summary: "copy a host's new system to it and show what activating it would do (units, reboot)",
-    options: [...new Set([...DRY_ACTIVATE_OPTIONS, ...SSH_OPTIONS])],
     run: async (ctx, json) => {
       const run = await dryActivateCommand(ctx, { terminal: true })
       process.stdout.write(
@@ -122,26 +106,6 @@ const commands: Record<string, Command> = {
   deploy: {
     summary:
       'copy, switch, prove the host healthy over a fresh connection, or roll it back by itself',
-    options: [
-      'flake',
-      'host',
-      'hosts',
-      'on',
-      'store-path',
-      'target',
-      ...SSH_OPTIONS,
-      'mode',
-      'reboot',
-      'health-checks',
-      'health-timeout',
-      'confirm-timeout',
-      'activation-timeout',
-      'rollback',
-      'max-parallel',
-      'strategy',
-      'rollback-scope',
-      'substitute-on-target'
-    ],
     run: async (ctx, json) => {
       const run = await deployCommand(ctx, { terminal: true })
       printHostResults(run, json)
@@ -153,19 +117,6 @@ const commands: Record<string, Command> = {
   rollback: {
     summary:
       'return hosts to the previous generation, a generation number or a store path, then check them',
-    options: [
-      'flake',
-      'host',
-      'hosts',
-      'on',
-      'target',
-      'to',
-      ...SSH_OPTIONS,
-      'health-checks',
-      'health-timeout',
-      'activation-timeout',
-      'max-parallel'
-    ],
     run: async (ctx, json) => {
       const run = await rollbackCommand(ctx, { terminal: true })
       printHostResults(run, json)
@@ -179,16 +130,6 @@ const commands: Record<string, Command> = {
   }
 }
 
-const BOOLEAN_OPTIONS = new Set([
-  'format',
-  'comment',
-  'cache',
-  'reboot',
-  'rollback',
-  'ssh-accept-new-host-keys',
-  'substitute-on-target'
-])
-
 function usage(): string {
   const lines = [
     'usage: nix-deploy <command> [--option value ...] [--json] [--verbose]',
@@ -197,7 +138,11 @@ function usage(): string {
   ]
   for (const [name, c] of Object.entries(commands)) {
     lines.push(`  ${name.padEnd(14)}${c.summary}`)
-    lines.push(`  ${''.padEnd(14)}options: ${c.options.map(o => `--${o}`).join(' ')}`)
+    lines.push(
+      `  ${''.padEnd(14)}options: ${terminalOptions(name as CommandName)
+        .map(o => `--${o}`)
+        .join(' ')}`
+    )
   }
   lines.push(
     '',
@@ -212,7 +157,8 @@ function usage(): string {
 export function parseArgs(
   argv: string[],
   allowed: string[],
-  command = ''
+  command = '',
+  booleans: ReadonlySet<string> = new Set()
 ): { values: Map<string, string>; json: boolean; verbose: boolean } {
   const values = new Map<string, string>()
   let json = false
@@ -229,7 +175,7 @@ export function parseArgs(
         value = name.slice(eq + 1)
         name = name.slice(0, eq)
       }
-      if (name.startsWith('no-') && BOOLEAN_OPTIONS.has(name.slice(3)) && value === undefined) {
+      if (name.startsWith('no-') && booleans.has(name.slice(3)) && value === undefined) {
         values.set(name.slice(3), 'false')
         continue
       }
@@ -238,10 +184,7 @@ export function parseArgs(
           `Unknown option '--${name}'${command ? ` for '${command}'` : ''} (it takes ${allowed.map(o => `--${o}`).join(', ')}, --json, --verbose).`
         )
       if (value === undefined) {
-        if (
-          BOOLEAN_OPTIONS.has(name) &&
-          (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))
-        )
+        if (booleans.has(name) && (argv[i + 1] === undefined || argv[i + 1].startsWith('--')))
           value = 'true'
         else if (i + 1 < argv.length) value = argv[++i]
         else throw new ActionError(`Option '--${name}' needs a value.`)
@@ -275,20 +218,29 @@ export async function cli(argv: string[]): Promise<number> {
     process.stdout.write(usage())
     return name ? 0 : 2
   }
-  const command = commands[name]
+  const command = Object.hasOwn(commands, name) ? commands[name as CommandName] : undefined
   if (!command) {
     process.stderr.write(`error: unknown command '${name}'\n\n${usage()}`)
     return 2
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(
-      `usage: nix-deploy ${name} [--option value ...] [--json] [--verbose]\n${command.summary}\noptions: ${command.options.map(o => `--${o}`).join(' ')}\n`
+      `usage: nix-deploy ${name} [--option value ...] [--json] [--verbose]\n${command.summary}\noptions: ${terminalOptions(
+        name as CommandName
+      )
+        .map(o => `--${o}`)
+        .join(' ')}\n`
     )
     return 0
   }
   let parsed: ReturnType<typeof parseArgs>
   try {
-    parsed = parseArgs(rest, command.options, name)
+    parsed = parseArgs(
+      rest,
+      terminalOptions(name as CommandName),
+      name,
+      booleanOptions(name as CommandName)
+    )
   } catch (err) {
     process.stderr.write(`error: ${describeError(err)}\n`)
     return 2

@@ -1,30 +1,40 @@
 /**
  * The one bundle. Each action's entry file in dist/<action>/ is two lines that call `main` with
  * the action's name, so the whole suite ships as one shared bundle plus tiny stubs.
+ *
+ * Each action's adapter is imported only when that action runs (ncc puts each into a chunk of
+ * its own), so a step loads the code it needs and no more: the diff action never loads the
+ * Actions cache client (the Azure SDK) nor the deploy engine.
  */
-import { runCheck } from './actions/check.js'
-import { runMatrix } from './actions/matrix.js'
-import { runBuild } from './actions/build.js'
-import { runDiff } from './actions/diff.js'
-import { runDryActivate } from './actions/dry-activate.js'
-import { runDeploy, runRollback } from './actions/deploy.js'
-import { removeSshFolder } from './actions/runtime.js'
+type Entry = { main: () => Promise<void> }
 
-const actions: Record<string, { main: () => Promise<void>; post?: () => Promise<void> }> = {
-  check: { main: runCheck },
-  matrix: { main: runMatrix },
-  build: { main: runBuild, post: removeSshFolder },
-  diff: { main: runDiff },
-  'dry-activate': { main: runDryActivate, post: removeSshFolder },
-  deploy: { main: runDeploy, post: removeSshFolder },
-  rollback: { main: runRollback, post: removeSshFolder }
+const removeSshFolder = async () => (await import('./actions/runtime.js')).removeSshFolder()
+
+const actions: Record<string, () => Promise<Entry>> = {
+  check: async () => ({ main: (await import('./actions/check.js')).runCheck }),
+  matrix: async () => ({ main: (await import('./actions/matrix.js')).runMatrix }),
+  build: async () => ({ main: (await import('./actions/build.js')).runBuild }),
+  diff: async () => ({ main: (await import('./actions/diff.js')).runDiff }),
+  'dry-activate': async () => ({
+    main: (await import('./actions/dry-activate.js')).runDryActivate
+  }),
+  deploy: async () => ({ main: (await import('./actions/deploy.js')).runDeploy }),
+  rollback: async () => ({ main: (await import('./actions/deploy.js')).runRollback })
 }
+/** The actions whose post step removes the SSH folder. */
+const withPost = new Set(['build', 'dry-activate', 'deploy', 'rollback'])
 
 export async function main(action: string, phase: 'main' | 'post' = 'main'): Promise<void> {
-  const entry = actions[action]
-  if (!entry) throw new Error(`unknown action '${action}'`)
-  const fn = phase === 'post' ? entry.post : entry.main
-  if (fn) await fn()
+  const load = actions[action]
+  if (!load) throw new Error(`unknown action '${action}'`)
+  if (phase === 'post') {
+    if (withPost.has(action)) await removeSshFolder()
+    return
+  }
+  await (await load()).main()
 }
 
-export { cli } from './cli.js'
+/** The terminal command (`nix-deploy`), loaded on first use. */
+export async function cli(args: string[]): Promise<number> {
+  return (await import('./cli.js')).cli(args)
+}

@@ -7,7 +7,6 @@
  * caller goes on (deploy then builds, or copies from wherever the closure is).
  */
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import * as cache from '@actions/cache'
 import { describeError } from '../core/errors.js'
@@ -21,6 +20,8 @@ import {
   importClosure
 } from '../core/closure-cache.js'
 import { formatBytes } from '../core/diff.js'
+import type { RestoreResult, SaveResult } from '../core/model.js'
+import { runnerTemp } from './runtime.js'
 
 export interface ClosureCacheOptions {
   logger: Logger
@@ -32,22 +33,10 @@ export interface ClosureCacheOptions {
   env?: Record<string, string | undefined>
 }
 
-export interface SaveResult {
-  status: 'saved' | 'exists' | 'unavailable' | 'failed'
-  key: string
-  /** Bytes of the binary cache folder that was saved. */
-  bytes?: number
-  message?: string
-}
-
-export interface RestoreResult {
-  status: 'present' | 'restored' | 'miss' | 'unavailable' | 'failed'
-  key: string
-  message?: string
-}
+export type { RestoreResult, SaveResult }
 
 function tempRootOf(opts: ClosureCacheOptions): string {
-  return opts.tempRoot ?? process.env.RUNNER_TEMP ?? os.tmpdir()
+  return opts.tempRoot ?? runnerTemp()
 }
 
 function who(opts: ClosureCacheOptions): string {

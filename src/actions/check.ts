@@ -1,5 +1,4 @@
 /** The `check` action: nix flake check, annotations at the right file and line, lock freshness. */
-import * as core from '@actions/core'
 import { checkCommand, checkFailure } from '../commands/check.js'
 import { describeNixError } from '../core/nix-errors.js'
 import { renderCheckMarkdown } from '../core/render-check.js'
@@ -27,7 +26,6 @@ export async function runCheck(): Promise<void> {
     }
     setOutputs({ result: report.result, errors: report.errors.length })
     await writeSummary(renderCheckMarkdown(report, run.flake))
-    const failure = checkFailure(run)
-    if (failure) core.setFailed(failure)
+    return checkFailure(run)
   })
 }

@@ -1,24 +1,18 @@
 /** The `deploy` action (and the root action): health-gated deploy with automatic rollback. */
-import path from 'node:path'
-import * as core from '@actions/core'
 import { deployCommand, deployFailure, rollbackCommand } from '../commands/deploy.js'
 import { renderDeployMarkdown } from '../core/deploy/render.js'
 import { resultRecord } from '../core/deploy/types.js'
-import { restoreClosure } from './actions-cache.js'
 import { DeploymentRecorder } from './deployments.js'
 import {
   input,
   rememberSshFolder,
   runAction,
+  runnerTemp,
   setOutputs,
   workspace,
   writeSummary
 } from './runtime.js'
 import { refuseForkPullRequest } from './event.js'
-
-function tempRoot(): string {
-  return path.join(process.env.RUNNER_TEMP || '/tmp', 'nix-deploy')
-}
 
 export async function runDeploy(): Promise<void> {
   await runAction('deploy', async log => {
@@ -29,10 +23,12 @@ export async function runDeploy(): Promise<void> {
     const run = await deployCommand(
       { get: input, cwd: workspace(), logger: log },
       {
-        tempRoot: tempRoot(),
+        tempRoot: runnerTemp(),
         onSession: rememberSshFolder,
         ensureLocal: async (storePath, host) => {
-          const r = await restoreClosure(storePath, { logger: log, host })
+          const r = await (
+            await import('./actions-cache.js')
+          ).restoreClosure(storePath, { logger: log, host })
           return r.status === 'present' || r.status === 'restored'
         },
         onHostStart: recorder ? (host, storePath) => recorder.start(host, storePath) : undefined,
@@ -53,8 +49,7 @@ export async function runDeploy(): Promise<void> {
         haltedAtWave: run.haltedAtWave
       })
     )
-    const failure = deployFailure(run.results)
-    if (failure) core.setFailed(failure)
+    return deployFailure(run.results)
   })
 }
 
@@ -63,7 +58,7 @@ export async function runRollback(): Promise<void> {
     refuseForkPullRequest('rollback')
     const run = await rollbackCommand(
       { get: input, cwd: workspace(), logger: log },
-      { tempRoot: tempRoot(), onSession: rememberSshFolder }
+      { tempRoot: runnerTemp(), onSession: rememberSshFolder }
     )
     const single = run.results.length === 1 ? run.results[0] : null
     setOutputs({
@@ -72,10 +67,9 @@ export async function runRollback(): Promise<void> {
       results: JSON.stringify(run.results.map(resultRecord))
     })
     await writeSummary(renderDeployMarkdown(run.results, { title: `Rollback: ${run.status}` }))
-    const failure = deployFailure(
+    return deployFailure(
       run.results.filter(r => r.status === 'failed'),
       'rollback'
     )
-    if (failure) core.setFailed(failure)
   })
 }

@@ -1,46 +1,20 @@
 /** The `diff` action: the closure diff of two systems, as outputs, files, summary and comment. */
-import { readFileSync } from 'node:fs'
 import * as core from '@actions/core'
+import { defaultBool } from '../commands/inputs.js'
 import { octokit } from './octokit.js'
-import { diffCommand, diffReportCommand, type DiffReport, type DiffRun } from '../commands/diff.js'
-import { diffLevels, writeDiffFiles, type DiffFiles } from '../core/build.js'
+import { diffCommand, diffReportCommand, type DiffReport } from '../commands/diff.js'
+import { diffFileOutputs, diffLevels, writeDiffFiles, type DiffFiles } from '../core/build.js'
 import { ActionError } from '../core/errors.js'
 import { parseBool, parsePositiveInt } from '../core/inputs.js'
 import type { Logger } from '../core/log.js'
-import { escapeMarkdown, heading, inlineCode, table } from '../core/markdown.js'
-import { renderMarkdown } from '../core/render-diff.js'
-import { commentDiff, diffDir, diffFileOutputs } from './build.js'
-import { pullRequestFromEvent, runSummaryUrl, upsertSection } from './pr-comment.js'
-import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
+import { diffSummary, reportSummary } from '../core/render-build.js'
+import { readEvent } from './event.js'
+import { commentDiff, pullRequestFromPayload, runSummaryUrl, upsertSection } from './pr-comment.js'
+import { input, outputDir, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
 
-export function diffSummary(run: DiffRun): string {
-  const rows = [
-    [
-      'Before',
-      `${escapeMarkdown(run.before.description)}: ${inlineCode(run.before.path, { inTable: true })}`
-    ],
-    [
-      'After',
-      `${escapeMarkdown(run.after.description)}: ${inlineCode(run.after.path, { inTable: true })}`
-    ]
-  ]
-  return [
-    heading(2, `Closure diff: ${run.label}`),
-    table(['', ''], rows),
-    renderMarkdown(run.diff, { detail: 'full', headingLevel: 0 })
-  ].join('\n\n')
-}
+export { diffSummary, reportSummary }
 
 type PullRequest = { owner: string; repo: string; number: number }
-
-function eventPayload(): Record<string, unknown> | undefined {
-  try {
-    const v = JSON.parse(readFileSync(process.env.GITHUB_EVENT_PATH ?? '', 'utf8')) as unknown
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * The pull request to comment on: the event's, or the `pull-request` input. On a `workflow_run`
@@ -51,9 +25,8 @@ function eventPayload(): Record<string, unknown> | undefined {
  * saying why) when there is nothing to comment on.
  */
 async function pullRequestToComment(log: Logger, token: string): Promise<PullRequest | null> {
-  const eventName = process.env.GITHUB_EVENT_NAME ?? ''
-  const eventPath = process.env.GITHUB_EVENT_PATH ?? ''
-  const fromEvent = eventPath ? pullRequestFromEvent(eventPath, eventName) : null
+  const { name: eventName, payload } = readEvent()
+  const fromEvent = pullRequestFromPayload(payload, eventName)
   const explicit = parsePositiveInt('pull-request', input('pull-request'), 0, { max: 2 ** 31 - 1 })
   if (!explicit) {
     if (!fromEvent) {
@@ -80,8 +53,7 @@ async function pullRequestToComment(log: Logger, token: string): Promise<PullReq
     )
   }
   const pr = { owner, repo, number: explicit }
-  const payload = eventPayload()
-  const run = payload?.workflow_run as Record<string, unknown> | undefined
+  const run = (payload as { workflow_run?: Record<string, unknown> } | null)?.workflow_run
   if (eventName !== 'workflow_run') return pr
   const headSha = typeof run?.head_sha === 'string' ? run.head_sha : ''
   let prHead = ''
@@ -144,20 +116,6 @@ async function commentReports(log: Logger, reports: DiffReport[]): Promise<void>
   })
 }
 
-/** The job summary of `report` mode: each host's full diff. */
-export function reportSummary(reports: DiffReport[]): string {
-  return (
-    reports
-      .map(r =>
-        [
-          heading(2, `Closure diff: ${r.label}`),
-          renderMarkdown(r.diff, { detail: 'full', headingLevel: 0 })
-        ].join('\n\n')
-      )
-      .join('\n\n') + '\n'
-  )
-}
-
 async function runReport(log: Logger, comment: boolean): Promise<void> {
   for (const name of ['before', 'after', 'host'])
     if (input(name))
@@ -168,7 +126,7 @@ async function runReport(log: Logger, comment: boolean): Promise<void> {
   parsePositiveInt('pull-request', input('pull-request'), 0, { max: 2 ** 31 - 1 }) // checked early
   const reports = diffReportCommand({ get: input, cwd: workspace(), logger: log })
   let files: DiffFiles | null = null
-  for (const r of reports) files = writeDiffFiles(r.diff, diffDir(), r.label)
+  for (const r of reports) files = writeDiffFiles(r.diff, outputDir(), r.label)
   const changed = reports.filter(r => r.diff.changed).length
   setOutputs({
     changed: String(changed > 0),
@@ -184,7 +142,7 @@ async function runReport(log: Logger, comment: boolean): Promise<void> {
 
 export async function runDiff(): Promise<void> {
   await runAction('diff', async log => {
-    const comment = parseBool('comment', input('comment'), false)
+    const comment = parseBool('comment', input('comment'), defaultBool('diff', 'comment'))
     if (input('report')) return runReport(log, comment)
     if (input('pull-request'))
       throw new ActionError(
@@ -192,7 +150,7 @@ export async function runDiff(): Promise<void> {
         { input: 'pull-request' }
       )
     const run = await diffCommand({ get: input, cwd: workspace(), logger: log })
-    const files = writeDiffFiles(run.diff, diffDir(), run.label)
+    const files = writeDiffFiles(run.diff, outputDir(), run.label)
     setOutputs({
       changed: String(run.diff.changed),
       'diff-summary': run.diff.summary,
@@ -200,7 +158,7 @@ export async function runDiff(): Promise<void> {
     })
     log.info(`${run.label}: ${run.diff.summary}`)
     if (comment) {
-      await commentDiff(log, {
+      await commentDiff(log, input('github-token'), {
         host: run.label,
         changed: run.diff.changed,
         summary: run.diff.summary,

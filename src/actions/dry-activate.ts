@@ -5,7 +5,7 @@
  * SSH session's folder (key and known_hosts) when the main step could not (a crash, a cancel).
  */
 import fs from 'node:fs'
-import os from 'node:os'
+import { defaultBool } from '../commands/inputs.js'
 import path from 'node:path'
 import { dryActivateCommand, dryActivateOutputs } from '../commands/dry-activate.js'
 import { fileLabel } from '../core/build.js'
@@ -19,27 +19,21 @@ import {
   dryActivateSummaryLine,
   renderDryActivateMarkdown
 } from '../core/render-dry-activate.js'
-import { restoreClosure } from './actions-cache.js'
 import { commentSection } from './pr-comment.js'
 import {
   input,
+  outputDir,
   rememberSshFolder,
   runAction,
+  runnerTemp,
   setOutputs,
   workspace,
   writeSummary
 } from './runtime.js'
 import { refuseForkPullRequest } from './event.js'
 
-function runnerTemp(): string {
-  return process.env.RUNNER_TEMP || os.tmpdir()
-}
-
 /** Writes the report as JSON: `$RUNNER_TEMP/nix-deploy/dry-activate-<host>.json`. */
-export function writeReportFile(
-  report: DryActivateReport,
-  dir = path.join(runnerTemp(), 'nix-deploy')
-): string {
+export function writeReportFile(report: DryActivateReport, dir = outputDir()): string {
   fs.mkdirSync(dir, { recursive: true })
   const file = path.join(dir, `dry-activate-${fileLabel(report.host)}.json`)
   fs.writeFileSync(file, JSON.stringify({ schemaVersion: 1, ...report }, null, 2) + '\n')
@@ -61,7 +55,7 @@ async function commentReport(log: Logger, report: DryActivateReport): Promise<vo
 export async function runDryActivate(): Promise<void> {
   await runAction('dry-activate', async log => {
     refuseForkPullRequest('dry-activate')
-    const comment = parseBool('comment', input('comment'), false)
+    const comment = parseBool('comment', input('comment'), defaultBool('dry-activate', 'comment'))
     const host = input('host')
     try {
       const run = await dryActivateCommand(
@@ -70,8 +64,12 @@ export async function runDryActivate(): Promise<void> {
           tempRoot: runnerTemp(),
           onSession: rememberSshFolder,
           ensureLocal: async (storePath, h) => {
-            const r = await log.group(`Restoring ${storePath}`, () =>
-              restoreClosure(storePath, { logger: log, host: h, tempRoot: runnerTemp() })
+            const r = await log.group(`Restoring ${storePath}`, async () =>
+              (await import('./actions-cache.js')).restoreClosure(storePath, {
+                logger: log,
+                host: h,
+                tempRoot: runnerTemp()
+              })
             )
             if (r.status === 'present' || r.status === 'restored') return
             throw new ActionError(

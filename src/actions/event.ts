@@ -5,15 +5,24 @@
 import fs from 'node:fs'
 import { ActionError } from '../core/errors.js'
 
+/** The one reader of an event payload file: its JSON, or null when it cannot be read or parsed. */
+export function readEventFile(file: string): unknown {
+  if (!file) return null
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown
+  } catch {
+    return null
+  }
+}
+
+/** This run's event: its name (GITHUB_EVENT_NAME) and payload (GITHUB_EVENT_PATH, read once). */
 export function readEvent(): { name: string; payload: unknown } {
   const name = process.env.GITHUB_EVENT_NAME ?? ''
   const file = process.env.GITHUB_EVENT_PATH ?? ''
-  try {
-    return { name, payload: file ? JSON.parse(fs.readFileSync(file, 'utf8')) : null }
-  } catch {
-    return { name, payload: null }
-  }
+  if (!cached || cached.file !== file) cached = { file, payload: readEventFile(file) }
+  return { name, payload: cached.payload }
 }
+let cached: { file: string; payload: unknown } | null = null
 
 /**
  * Why `action` must not run for this event, or null. A pull request from a fork gets no secrets

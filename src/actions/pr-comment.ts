@@ -16,9 +16,12 @@
  * without write access (a pull request from a fork) gives `skipped-no-permission` and a warning;
  * anything else that goes wrong gives `failed` and one sentence, and the caller decides.
  */
-import { readFileSync } from 'node:fs'
+import { readEvent, readEventFile } from './event.js'
 import { octokit, type Octokit } from './octokit.js'
+import { diffLevels } from '../core/build.js'
+import type { ClosureDiff } from '../core/diff.js'
 import { ActionError, describeError } from '../core/errors.js'
+import { escapeMarkdown } from '../core/markdown.js'
 import type { Logger } from '../core/log.js'
 import {
   commentMarker,
@@ -282,13 +285,16 @@ export function pullRequestFromEvent(
   eventPath: string,
   eventName: string
 ): { owner: string; repo: string; number: number } | null {
-  let payload: Record<string, unknown>
-  try {
-    payload = JSON.parse(readFileSync(eventPath, 'utf8')) as Record<string, unknown>
-  } catch {
-    return null
-  }
-  if (!payload || typeof payload !== 'object') return null
+  return pullRequestFromPayload(readEventFile(eventPath), eventName)
+}
+
+/** `pullRequestFromEvent` on a payload already read (`readEvent().payload`). */
+export function pullRequestFromPayload(
+  data: unknown,
+  eventName: string
+): { owner: string; repo: string; number: number } | null {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return null
+  const payload = data as Record<string, unknown>
   const obj = (v: unknown): Record<string, unknown> | undefined =>
     v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
 
@@ -352,9 +358,8 @@ export async function commentSection(
   section: Omit<HostSection, 'updatedAt' | 'runUrl'>,
   what: string
 ): Promise<void> {
-  const eventName = process.env.GITHUB_EVENT_NAME ?? ''
-  const eventPath = process.env.GITHUB_EVENT_PATH ?? ''
-  const pr = eventPath ? pullRequestFromEvent(eventPath, eventName) : null
+  const { name: eventName, payload } = readEvent()
+  const pr = pullRequestFromPayload(payload, eventName)
   if (!pr) {
     const message = `comment is true, but this run (event '${eventName || 'unknown'}') has no pull request to comment on; the ${what} is in the job summary.`
     if (log.notice) log.notice(message)
@@ -383,4 +388,39 @@ export async function commentSection(
       logger: log
     })
   )
+}
+
+/** What goes into the sticky comment for one host's diff. */
+export interface CommentContent {
+  host: string
+  changed: boolean
+  summary: string
+  diff: ClosureDiff | null
+  /** Plain text shown instead of a diff (a new host). */
+  note?: string
+}
+
+/**
+ * Puts the host's section (kind `diff`) into the pull request's sticky comment. Never fails the
+ * step: no pull request is a notice, a missing or read-only token a warning.
+ */
+export async function commentDiff(
+  log: Logger,
+  token: string,
+  content: CommentContent
+): Promise<void> {
+  const levels = content.diff
+    ? diffLevels(content.diff)
+    : (() => {
+        const text = escapeMarkdown(content.note ?? content.summary)
+        return { full: text, selected: text, summary: text }
+      })()
+  const section = {
+    host: content.host,
+    kind: 'diff',
+    changed: content.changed,
+    summary: content.summary,
+    levels
+  }
+  await commentSection(log, token, section, 'diff')
 }

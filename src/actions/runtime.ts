@@ -3,6 +3,7 @@
  * annotations, log groups and the one place where a failure becomes `setFailed`.
  */
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import * as core from '@actions/core'
 import { ActionError, describeError } from '../core/errors.js'
@@ -102,24 +103,28 @@ export async function writeSummary(markdown: string): Promise<void> {
 }
 
 /**
- * Runs one action: the only place where errors are caught broadly. An ActionError fails the step
- * with its one sentence; anything else is reported as an internal error (with the stack in debug).
+ * Runs one action: the only place where errors are caught broadly and the only place that calls
+ * `setFailed`, always scrubbed. An ActionError fails the step with its one sentence; anything
+ * else is reported as an internal error (with the stack in debug). An action whose work ended
+ * with a verdict (a failed check, a host that failed to deploy) returns that sentence: the step
+ * fails with it after the outputs and the summary are written.
  */
 export async function runAction(
   name: string,
-  fn: (log: ActionsLogger) => Promise<void>
+  fn: (log: ActionsLogger) => Promise<string | null | void>
 ): Promise<void> {
   const log = new ActionsLogger()
   const onSignal = (signal: NodeJS.Signals) => {
     killAll('SIGTERM')
     if (sshFolder) fs.rmSync(sshFolder, { recursive: true, force: true })
-    core.setFailed(`The ${name} step was cancelled (${signal}).`)
+    core.setFailed(secrets.scrub(`The ${name} step was cancelled (${signal}).`))
     process.exit(1)
   }
   process.once('SIGTERM', onSignal)
   process.once('SIGINT', onSignal)
   try {
-    await fn(log)
+    const failure = await fn(log)
+    if (failure) core.setFailed(secrets.scrub(failure))
   } catch (err) {
     if (!(err instanceof ActionError) && err instanceof Error && err.stack)
       core.debug(secrets.scrub(err.stack))
@@ -131,6 +136,19 @@ export async function runAction(
     process.removeListener('SIGTERM', onSignal)
     process.removeListener('SIGINT', onSignal)
   }
+}
+
+/**
+ * The runner's temporary folder (RUNNER_TEMP, else the system's): the one temp root every action
+ * hands to the engine (SSH folders, closure cache folders).
+ */
+export function runnerTemp(): string {
+  return process.env.RUNNER_TEMP || os.tmpdir()
+}
+
+/** Where the actions' files for the user go (diff files, reports): `$RUNNER_TEMP/nix-deploy/`. */
+export function outputDir(): string {
+  return path.join(runnerTemp(), 'nix-deploy')
 }
 
 export function workspace(): string {

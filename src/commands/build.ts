@@ -19,12 +19,10 @@ import {
   realiseSide,
   requireHost,
   type BuildTarget,
-  type Built,
   type Side,
   type SideSpec
 } from '../core/build.js'
 import type { PathInfo } from '../core/closure.js'
-import type { ClosureDiff } from '../core/diff.js'
 import { ActionError } from '../core/errors.js'
 import { readInventory, requireTarget } from '../core/flake.js'
 import { parseFlakeRef, parseInstallable, parseStorePath, showValue } from '../core/inputs.js'
@@ -33,26 +31,10 @@ import { SshSession, remoteRun, type Remote } from '../core/ssh.js'
 import { parseTarget, validateHostName } from '../core/target.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
 import type { CommandContext, InputReader } from './types.js'
+import type { BuildRun } from '../core/model.js'
+import { defaultOf } from './inputs.js'
 
-export interface BuildRun {
-  flake: string
-  target: BuildTarget
-  /** The host, or the built path's name: names files, headings and the comment's section. */
-  label: string
-  built: Built
-  closure: { bytes: number; paths: number }
-  /** The `diff-against` input as given ('' when none). */
-  diffAgainst: string
-  /** What the other side was (`revision 1a2b3c4d5e6f (main)`, `deployed on web1`), when there is one. */
-  beforeDescription?: string
-  diff: ClosureDiff | null
-  /** Set when `diff-against` was given but there is nothing to compare with (a new host). */
-  note?: string
-  /** `changed` output: diff-against given and the store paths differ. */
-  changed: boolean
-  /** `diff-summary` output: one line ('' without diff-against). */
-  summary: string
-}
+export type { BuildRun }
 
 export interface BuildCommandOptions {
   /** Where the SSH session's private folder goes (RUNNER_TEMP in the action). */
@@ -99,7 +81,7 @@ export async function buildCommand(
   ctx: CommandContext,
   opts: BuildCommandOptions = {}
 ): Promise<BuildRun> {
-  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('build', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
   const target = readBuildTarget(ctx.get, flake, ctx.cwd)
   const diffAgainst = ctx.get('diff-against')

@@ -3,6 +3,7 @@ import { parseBool, parseFlakeRef, parsePositiveInt } from '../core/inputs.js'
 import { assertFlakeExists } from '../core/local-flake.js'
 import { describeNixError } from '../core/nix-errors.js'
 import type { CommandContext } from './types.js'
+import { defaultBool, defaultInt, defaultOf } from './inputs.js'
 
 export interface CheckRun {
   flake: string
@@ -11,13 +12,15 @@ export interface CheckRun {
 }
 
 export async function checkCommand(ctx: CommandContext): Promise<CheckRun> {
-  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('check', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
-  const lockMaxAgeDays = parsePositiveInt('lock-max-age-days', ctx.get('lock-max-age-days'), 30, {
-    min: 0,
-    max: 36500
-  })
-  const format = parseBool('format', ctx.get('format'), false)
+  const lockMaxAgeDays = parsePositiveInt(
+    'lock-max-age-days',
+    ctx.get('lock-max-age-days'),
+    defaultInt('check', 'lock-max-age-days'),
+    { min: 0, max: 36500 }
+  )
+  const format = parseBool('format', ctx.get('format'), defaultBool('check', 'format'))
   const report = await ctx.logger.group(`nix flake check ${flake}`, () =>
     checkFlake({ flake, lockMaxAgeDays, format, cwd: ctx.cwd, logger: ctx.logger })
   )

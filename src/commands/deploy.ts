@@ -33,6 +33,9 @@ import {
 import type { DeployMode, HostResult, HostStatus } from '../core/deploy/types.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
 import type { CommandContext } from './types.js'
+import { defaultBool, defaultInt, defaultOf } from './inputs.js'
+
+const D = (name: string) => defaultOf('deploy', name)
 
 export interface DeployHooks {
   /** Makes `storePath` valid in the local store (e.g. from the Actions cache); true when it is. */
@@ -71,7 +74,7 @@ async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): P
       `Inputs ${given.map(g => `'${g}'`).join(' and ')} were both given: use one of host, hosts and on.`,
       { input: String(given[1]) }
     )
-  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const flake = parseFlakeRef('flake', ctx.get('flake') || D('flake'))
   let inventory: Map<string, HostInfo> | null = null
   if (needInventory || !host) {
     assertFlakeExists(flake, ctx.cwd)
@@ -153,7 +156,7 @@ async function storePaths(
     out.set(hosts[0], p)
     return out
   }
-  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const flake = parseFlakeRef('flake', ctx.get('flake') || D('flake'))
   // `nix build --json` does not list its results in the order of the installables: match them by
   // derivation, evaluated here in the hosts' order (one evaluation for all).
   const drvs =
@@ -210,36 +213,65 @@ export async function deployCommand(
   ctx: CommandContext,
   hooks: DeployHooks = {}
 ): Promise<DeployRun> {
-  const mode = parseEnum('mode', ctx.get('mode'), ['switch', 'boot', 'test'] as const, 'switch')
-  const reboot = parseBool('reboot', ctx.get('reboot'), false)
+  const mode = parseEnum(
+    'mode',
+    ctx.get('mode'),
+    ['switch', 'boot', 'test'] as const,
+    D('mode') as 'switch'
+  )
+  const reboot = parseBool('reboot', ctx.get('reboot'), defaultBool('deploy', 'reboot'))
   if (reboot && mode !== 'boot')
     throw new ActionError(
       "Input 'reboot' goes with mode: boot (switch and test activate without a reboot).",
       { input: 'reboot' }
     )
   const healthChecks = parseHealthChecks(ctx.get('health-checks'))
-  const healthTimeout = parseSeconds('health-timeout', ctx.get('health-timeout'), 120, {
-    min: 1,
-    max: 3600
-  })
-  const confirmTimeout = parseSeconds('confirm-timeout', ctx.get('confirm-timeout'), 60, {
-    min: 5,
-    max: 3600
-  })
-  const activationTimeout = parseSeconds('activation-timeout', ctx.get('activation-timeout'), 600, {
-    min: 10,
-    max: 6 * 3600
-  })
-  const rollbackOn = parseBool('rollback', ctx.get('rollback'), true)
-  const maxParallel = parsePositiveInt('max-parallel', ctx.get('max-parallel'), 10, { max: 256 })
+  const healthTimeout = parseSeconds(
+    'health-timeout',
+    ctx.get('health-timeout'),
+    defaultInt('deploy', 'health-timeout'),
+    {
+      min: 1,
+      max: 3600
+    }
+  )
+  const confirmTimeout = parseSeconds(
+    'confirm-timeout',
+    ctx.get('confirm-timeout'),
+    defaultInt('deploy', 'confirm-timeout'),
+    {
+      min: 5,
+      max: 3600
+    }
+  )
+  const activationTimeout = parseSeconds(
+    'activation-timeout',
+    ctx.get('activation-timeout'),
+    defaultInt('deploy', 'activation-timeout'),
+    {
+      min: 10,
+      max: 6 * 3600
+    }
+  )
+  const rollbackOn = parseBool('rollback', ctx.get('rollback'), defaultBool('deploy', 'rollback'))
+  const maxParallel = parsePositiveInt(
+    'max-parallel',
+    ctx.get('max-parallel'),
+    defaultInt('deploy', 'max-parallel'),
+    { max: 256 }
+  )
   const strategy = parseStrategy(ctx.get('strategy'))
   const rollbackScope = parseEnum(
     'rollback-scope',
     ctx.get('rollback-scope'),
     ['fleet', 'host'] as const,
-    'fleet'
+    D('rollback-scope') as 'fleet'
   ) as RollbackScope
-  const substitute = parseBool('substitute-on-target', ctx.get('substitute-on-target'), true)
+  const substitute = parseBool(
+    'substitute-on-target',
+    ctx.get('substitute-on-target'),
+    defaultBool('deploy', 'substitute-on-target')
+  )
   const ssh = sshSettingsFromInputs(ctx.get, { terminal: hooks.terminal })
 
   const needInventory = !(ctx.get('host') && ctx.get('target') && ctx.get('store-path'))
@@ -310,15 +342,30 @@ export async function rollbackCommand(
 ): Promise<RollbackRun> {
   const to = parseRollbackTo(ctx.get('to'))
   const healthChecks = parseHealthChecks(ctx.get('health-checks'))
-  const healthTimeout = parseSeconds('health-timeout', ctx.get('health-timeout'), 120, {
-    min: 1,
-    max: 3600
-  })
-  const activationTimeout = parseSeconds('activation-timeout', ctx.get('activation-timeout'), 600, {
-    min: 10,
-    max: 6 * 3600
-  })
-  const maxParallel = parsePositiveInt('max-parallel', ctx.get('max-parallel'), 10, { max: 256 })
+  const healthTimeout = parseSeconds(
+    'health-timeout',
+    ctx.get('health-timeout'),
+    defaultInt('rollback', 'health-timeout'),
+    {
+      min: 1,
+      max: 3600
+    }
+  )
+  const activationTimeout = parseSeconds(
+    'activation-timeout',
+    ctx.get('activation-timeout'),
+    defaultInt('rollback', 'activation-timeout'),
+    {
+      min: 10,
+      max: 6 * 3600
+    }
+  )
+  const maxParallel = parsePositiveInt(
+    'max-parallel',
+    ctx.get('max-parallel'),
+    defaultInt('rollback', 'max-parallel'),
+    { max: 256 }
+  )
   const ssh = sshSettingsFromInputs(ctx.get, { terminal: hooks.terminal })
   const sel = await selectDeployHosts(ctx, !(ctx.get('host') && ctx.get('target')))
   const remoteOf = remotes(ctx, sel)

@@ -26,16 +26,10 @@ import { assertFlakeExists } from '../core/local-flake.js'
 import { parseDiffJson } from '../core/render-diff.js'
 import { validateHostName } from '../core/target.js'
 import type { CommandContext } from './types.js'
+import type { DiffRun } from '../core/model.js'
+import { defaultOf } from './inputs.js'
 
-export interface DiffRun {
-  flake: string
-  host?: string
-  /** The host, or the after path's name: names files, headings and the comment's section. */
-  label: string
-  before: { path: string; description: string }
-  after: { path: string; description: string }
-  diff: ClosureDiff
-}
+export type { DiffRun }
 
 function readSide(input: 'before' | 'after', value: string, host: string | undefined): SideSpec {
   if (!value) {
@@ -58,7 +52,7 @@ export async function diffCommand(
   ctx: CommandContext,
   opts: { onLogLine?: (line: string) => void } = {}
 ): Promise<DiffRun> {
-  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('diff', 'flake'))
   const hostValue = ctx.get('host')
   const host = hostValue ? validateHostName(hostValue, "input 'host'") : undefined
   let beforeSpec = readSide('before', ctx.get('before'), host)

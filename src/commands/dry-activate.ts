@@ -16,21 +16,9 @@ import { SshSession, type Remote } from '../core/ssh.js'
 import { parseTarget, validateHostName } from '../core/target.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
 import type { CommandContext } from './types.js'
+import { defaultBool, defaultInt, defaultOf } from './inputs.js'
 
 /** The inputs (and terminal options) this command reads. */
-export const DRY_ACTIVATE_OPTIONS = [
-  'flake',
-  'host',
-  'store-path',
-  'target',
-  'substitute-on-target',
-  'activation-timeout',
-  'ssh-private-key',
-  'ssh-known-hosts',
-  'ssh-accept-new-host-keys',
-  'ssh-options',
-  'sudo'
-] as const
 
 export interface DryActivateRun {
   flake: string
@@ -88,18 +76,18 @@ export async function dryActivateCommand(
       input: 'host'
     })
   const host = validateHostName(hostInput, "input 'host'")
-  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('dry-activate', 'flake'))
   const storePathInput = ctx.get('store-path')
   const givenPath = storePathInput ? parseStorePath('store-path', storePathInput) : null
   const substituteOnTarget = parseBool(
     'substitute-on-target',
     ctx.get('substitute-on-target'),
-    true
+    defaultBool('dry-activate', 'substitute-on-target')
   )
   const timeoutSeconds = parsePositiveInt(
     'activation-timeout',
     ctx.get('activation-timeout'),
-    600,
+    defaultInt('dry-activate', 'activation-timeout'),
     { min: 1, max: 24 * 3600 }
   )
   const settings = sshSettingsFromInputs(ctx.get, { terminal: opts.terminal })

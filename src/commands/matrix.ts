@@ -2,13 +2,19 @@ import { parseFlakeRef, parsePositiveInt } from '../core/inputs.js'
 import { planMatrix, GITHUB_MATRIX_LIMIT, type MatrixPlan } from '../core/matrix.js'
 import { assertFlakeExists } from '../core/local-flake.js'
 import type { CommandContext } from './types.js'
+import { defaultInt, defaultOf } from './inputs.js'
 
 export async function matrixCommand(ctx: CommandContext): Promise<MatrixPlan> {
-  const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
+  const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('matrix', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
-  const maxJobs = parsePositiveInt('max-jobs', ctx.get('max-jobs'), GITHUB_MATRIX_LIMIT, {
-    max: GITHUB_MATRIX_LIMIT
-  })
+  const maxJobs = parsePositiveInt(
+    'max-jobs',
+    ctx.get('max-jobs'),
+    defaultInt('matrix', 'max-jobs'),
+    {
+      max: GITHUB_MATRIX_LIMIT
+    }
+  )
   return ctx.logger.group('Selecting hosts', () =>
     planMatrix({
       flake,

@@ -2,14 +2,12 @@
 import { parseBool, parseEnum, parsePositiveInt } from '../core/inputs.js'
 import { parseSshOptions, type SshSettings } from '../core/ssh.js'
 import type { InputReader } from './types.js'
+import { SSH_INPUTS } from './inputs.js'
 
-export const SSH_INPUTS = [
-  'ssh-private-key',
-  'ssh-known-hosts',
-  'ssh-accept-new-host-keys',
-  'ssh-options',
-  'sudo'
-] as const
+/** The declared default of an SSH input (src/commands/inputs.ts). */
+function sshDefault(name: string): string {
+  return SSH_INPUTS.find(s => s.name === name)?.default ?? ''
+}
 
 export function sshSettingsFromInputs(
   get: InputReader,
@@ -21,13 +19,23 @@ export function sshSettingsFromInputs(
     acceptNewHostKeys: parseBool(
       'ssh-accept-new-host-keys',
       get('ssh-accept-new-host-keys'),
-      false
+      sshDefault('ssh-accept-new-host-keys') === 'true'
     ),
     extraOptions: parseSshOptions(get('ssh-options')),
-    sudo: parseEnum('sudo', get('sudo'), ['auto', 'true', 'false'] as const, 'auto'),
-    connectTimeout: parsePositiveInt('ssh-connect-timeout', get('ssh-connect-timeout'), 15, {
-      max: 600
-    }),
+    sudo: parseEnum(
+      'sudo',
+      get('sudo'),
+      ['auto', 'true', 'false'] as const,
+      sshDefault('sudo') as 'auto'
+    ),
+    connectTimeout: parsePositiveInt(
+      'ssh-connect-timeout',
+      get('ssh-connect-timeout'),
+      Number(sshDefault('ssh-connect-timeout')),
+      {
+        max: 600
+      }
+    ),
     allowUserKnownHosts: opts.terminal === true
   }
 }

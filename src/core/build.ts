@@ -431,6 +431,14 @@ export function writeDiffFiles(diff: ClosureDiff, dir: string, label: string): D
 }
 
 /** The diff at the three levels the sticky comment keeps (no heading: the comment titles it). */
+/** The diff outputs (empty strings without a diff). */
+export function diffFileOutputs(files: DiffFiles | null): Record<string, string> {
+  return {
+    'diff-json-file': files?.jsonFile ?? '',
+    'diff-markdown-file': files?.markdownFile ?? ''
+  }
+}
+
 export function diffLevels(diff: ClosureDiff): { full: string; selected: string; summary: string } {
   return {
     full: renderMarkdown(diff, { detail: 'full', headingLevel: 0 }),

@@ -9,12 +9,11 @@ import { staleInputs, parseFlakeLock, type StaleInput } from './flake-lock.js'
 import { locateFlake } from './local-flake.js'
 import type { Logger } from './log.js'
 import {
-  NIX,
   nixEvalJsonOptional,
   nixFlakeCheck,
   nixFlakeMetadata,
   nixFlakeSources,
-  HOUR,
+  nixFmt,
   type FlakeMetadata
 } from './nix.js'
 import { parseNixErrors, sameContentAs, type NixError } from './nix-errors.js'
@@ -158,13 +157,7 @@ async function formatterChanges(
     return hashes
   }
   const before = await snapshot()
-  const fmt = await run([...NIX, 'fmt', '--', '.'], {
-    cwd: dir,
-    timeoutMs: HOUR,
-    check: false,
-    logger: log,
-    onStderrLine: line => log?.info(line)
-  })
+  const fmt = await nixFmt(dir, { logger: log, onStderrLine: line => log?.info(line) })
   if (fmt.exitCode !== 0) {
     if (/does not provide attribute 'formatter/.test(fmt.stderr)) {
       throw new ActionError(

@@ -13,8 +13,8 @@
  *      with base names (no store directory) in keys and references.
  */
 import { ActionError } from './errors.js'
-import { nixPathInfoJsonFlags } from './nix.js'
-import { run } from './process.js'
+import { nixPathInfoRecursive, nixStoreQuery } from './nix.js'
+import { closuresFromDb } from './store-db.js'
 import type { Logger } from './log.js'
 
 export interface PathInfo {
@@ -228,8 +228,8 @@ export async function queryClosure(
 }
 
 /**
- * The closures of several store paths (a before and an after system) with one `nix path-info`
- * process: Nix prints the union once, and each closure is then walked from its root through the
+ * The closures of several store paths (a before and an after system): from the local store's
+ * database when it can answer (store-db.ts), else with one `nix path-info` process: Nix prints the union once, and each closure is then walked from its root through the
  * references. Falls back to `nix-store`, one root at a time, like `queryClosure`.
  */
 export async function queryClosures(
@@ -237,32 +237,23 @@ export async function queryClosures(
   opts: QueryClosureOptions
 ): Promise<PathInfo[][]> {
   if (storePaths.length === 0) return []
-  const store = opts.storeUrl ? ['--store', opts.storeUrl] : []
+  if (!opts.storeUrl) {
+    // The local store's database answers without starting a process (see store-db.ts).
+    const fromDb = closuresFromDb(storePaths, opts.env)
+    if (fromDb) return fromDb
+  }
   const what =
     storePaths.length === 1
       ? `reading the closure of ${storePaths[0]}`
       : `reading the closures of ${storePaths.join(' and ')}`
-  const viaPathInfo = await run(
-    [
-      'nix',
-      '--extra-experimental-features',
-      'nix-command',
-      'path-info',
-      ...store,
-      '--recursive',
-      ...(await nixPathInfoJsonFlags({ logger: opts.logger, env: opts.env })),
-      ...storePaths
-    ],
-    {
-      timeoutMs: opts.timeoutMs,
-      logger: opts.logger,
-      env: opts.env,
-      host: opts.host,
-      phase: 'closure',
-      check: false,
-      what
-    }
-  )
+  const viaPathInfo = await nixPathInfoRecursive(storePaths, {
+    timeoutMs: opts.timeoutMs,
+    logger: opts.logger,
+    env: opts.env,
+    host: opts.host,
+    storeUrl: opts.storeUrl,
+    what
+  })
   if (viaPathInfo.exitCode === 0) {
     try {
       const union = parsePathInfo(viaPathInfo.stdout)
@@ -319,11 +310,10 @@ export async function queryClosureNixStore(
     logger: opts.logger,
     env: opts.env,
     host: opts.host,
-    phase: 'closure'
+    storeUrl: opts.storeUrl
   }
-  const store = opts.storeUrl ? ['--store', opts.storeUrl] : []
   const what = `reading the closure of ${storePath}`
-  const requisites = await run(['nix-store', ...store, '--query', '--requisites', storePath], {
+  const requisites = await nixStoreQuery('--requisites', [storePath], {
     ...common,
     what
   })
@@ -337,7 +327,7 @@ export async function queryClosureNixStore(
   const sizes = new Map<string, number>()
   for (let i = 0; i < paths.length; i += BATCH) {
     const batch = paths.slice(i, i + BATCH)
-    const res = await run(['nix-store', ...store, '--query', '--size', ...batch], {
+    const res = await nixStoreQuery('--size', batch, {
       ...common,
       what
     })
@@ -356,7 +346,7 @@ export async function queryClosureNixStore(
 
   // `--graph` prints one edge per reference, `"<ref>" -> "<referrer>"`, as base names.
   const storeDir = storePath.slice(0, storePath.lastIndexOf('/'))
-  const graph = await run(['nix-store', ...store, '--query', '--graph', storePath], {
+  const graph = await nixStoreQuery('--graph', [storePath], {
     ...common,
     what
   })

@@ -5,6 +5,7 @@
  * `builtins.compareVersions`, and everything is sorted so that the same inputs give the same
  * record, byte for byte.
  */
+import { BOOT_COMPONENTS, rebootReason, type BootComponent, type RebootReason } from './model.js'
 import { packageName, storePathName, type PathInfo } from './closure.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -141,15 +142,8 @@ export interface PackageChange {
   bytesDelta: number
 }
 
-export type RebootComponent = 'kernel' | 'initrd' | 'kernel-modules' | 'systemd'
-
-export interface RebootReason {
-  component: RebootComponent
-  /** What changed, one line (`linux 6.1.55 → 6.1.60`, `initrd rebuilt`). */
-  detail: string
-  before?: string
-  after?: string
-}
+/** The reboot record and its components live in model.ts (shared with dry-activate). */
+export type { BootComponent as RebootComponent, RebootReason } from './model.js'
 
 export interface ClosureTotals {
   paths: number
@@ -373,14 +367,14 @@ export function selectedPackages(toplevel: string, closure: readonly PathInfo[])
 function bootComponents(
   toplevel: string,
   closure: readonly PathInfo[]
-): Map<RebootComponent, string[]> {
-  const out = new Map<RebootComponent, string[]>()
+): Map<BootComponent, string[]> {
+  const out = new Map<BootComponent, string[]>()
   const top = closure.find(i => i.path === toplevel)
   for (const ref of top?.references ?? []) {
     if (ref === toplevel) continue
     const base = storePathName(ref)
     const { name } = packageName(ref)
-    let component: RebootComponent | undefined
+    let component: BootComponent | undefined
     if (base.startsWith('initrd'))
       component = 'initrd' // initrd-linux-6.1.55, initrd-secrets, ...
     else if (base === 'kernel-modules' || (name === 'linux' && /-modules(-shrunk)?$/.test(base)))
@@ -393,9 +387,9 @@ function bootComponents(
   return out
 }
 
-function versionsText(p: PackageChange): string {
-  const show = (v: string[]) => (v.length === 0 ? '∅' : v.map(x => x || 'ε').join(', '))
-  return `${show(p.removedVersions)} → ${show(p.addedVersions)}`
+/** Versions as a detail line shows them: `∅` for none, `ε` for an empty version. */
+function versionsText(v: string[]): string {
+  return v.length === 0 ? '∅' : v.map(x => x || 'ε').join(', ')
 }
 
 /**
@@ -409,53 +403,42 @@ function rebootReasonsFor(
   opts: DiffOptions,
   packages: PackageChange[]
 ): RebootReason[] {
-  const reasons: RebootReason[] = []
-  const linux = packages.find(p => p.name === 'linux' && p.kind !== 'size-only')
   const cb = bootComponents(opts.beforePath, before)
   const ca = bootComponents(opts.afterPath, after)
   const same = (x?: string[], y?: string[]) => (x ?? []).join('\n') === (y ?? []).join('\n')
-
-  if (linux) {
-    reasons.push({
-      component: 'kernel',
-      detail: `linux ${versionsText(linux)}`,
-      before: linux.removedVersions.join(', ') || undefined,
-      after: linux.addedVersions.join(', ') || undefined
-    })
-  } else if ((cb.has('kernel') || ca.has('kernel')) && !same(cb.get('kernel'), ca.get('kernel'))) {
-    reasons.push({
-      component: 'kernel',
-      detail: 'kernel rebuilt',
-      before: cb.get('kernel')?.[0],
-      after: ca.get('kernel')?.[0]
-    })
-  }
-  for (const component of ['initrd', 'kernel-modules'] as const) {
-    if ((cb.has(component) || ca.has(component)) && !same(cb.get(component), ca.get(component))) {
-      reasons.push({
-        component,
-        detail: component === 'initrd' ? 'initrd changed' : 'kernel modules changed',
-        before: cb.get(component)?.[0],
-        after: ca.get(component)?.[0]
-      })
+  const linkVersion = (paths?: string[]) => (paths?.[0] ? packageName(paths[0]).version : '')
+  const reasons: (RebootReason | null)[] = []
+  for (const component of BOOT_COMPONENTS) {
+    const b = cb.get(component)?.[0]
+    const a = ca.get(component)?.[0]
+    // kernel and systemd: a version change of the package counts even without a toplevel link.
+    const pkg =
+      component === 'kernel' || component === 'systemd'
+        ? packages.find(
+            p => p.name === (component === 'kernel' ? 'linux' : 'systemd') && p.kind !== 'size-only'
+          )
+        : undefined
+    if (pkg) {
+      reasons.push(
+        rebootReason(component, {
+          before: b,
+          after: a,
+          beforeVersion: versionsText(pkg.removedVersions),
+          afterVersion: versionsText(pkg.addedVersions)
+        })
+      )
+    } else if (component !== 'systemd' && (b || a) && !same(cb.get(component), ca.get(component))) {
+      reasons.push(
+        rebootReason(component, {
+          before: b,
+          after: a,
+          beforeVersion: linkVersion(cb.get(component)),
+          afterVersion: linkVersion(ca.get(component))
+        })
+      )
     }
   }
-  const systemd = packages.find(p => p.name === 'systemd' && p.kind !== 'size-only')
-  if (systemd) {
-    reasons.push({
-      component: 'systemd',
-      detail: `systemd ${versionsText(systemd)}`,
-      before: systemd.removedVersions.join(', ') || undefined,
-      after: systemd.addedVersions.join(', ') || undefined
-    })
-  }
-  // Drop undefined fields so the record serialises the same way every time.
-  return reasons.map(
-    r =>
-      Object.fromEntries(
-        Object.entries(r).filter(([, v]) => v !== undefined)
-      ) as unknown as RebootReason
-  )
+  return reasons.filter((r): r is RebootReason => r !== null)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
  * /run/current-system, no unit. Every remote command is a constant script (or a fixed argv)
  * with its values passed as arguments.
  */
+import { BOOT_COMPONENTS, rebootReason, type BootComponent, type RebootReason } from './model.js'
 import { isUnitName, parseActivationOutput } from './activation-output.js'
 import { packageName } from './closure.js'
 import { ActionError } from './errors.js'
@@ -26,24 +27,7 @@ import {
 import { formatTarget } from './target.js'
 import { RemoteSystem } from './deploy/remote-system.js'
 
-/** What decides whether the change needs a reboot (the toplevel's links of these names). */
-export type BootComponent = 'kernel' | 'initrd' | 'kernel-modules' | 'systemd'
-export const BOOT_COMPONENTS: readonly BootComponent[] = [
-  'kernel',
-  'initrd',
-  'kernel-modules',
-  'systemd'
-]
-
-export interface RebootReason {
-  component: BootComponent
-  /** One line: `linux 6.6.40 → 6.6.41`, `initrd changed`. */
-  detail: string
-  /** Where the running system's link points (resolved), null when it has none. */
-  before: string | null
-  /** Where the new system's link points (resolved), null when it has none. */
-  after: string | null
-}
+export { BOOT_COMPONENTS, type BootComponent, type RebootReason }
 
 /** The record the action reports (outputs, summary, comment, report file). */
 export interface DryActivateReport {
@@ -171,27 +155,14 @@ export function rebootReasons(cmp: SystemComparison): RebootReason[] {
   for (const component of BOOT_COMPONENTS) {
     const link = cmp.links.get(component)
     if (!link || link.before === link.after) continue
-    const { before, after } = link
-    const vb = versionOf(before)
-    const va = versionOf(after)
-    let detail: string
-    switch (component) {
-      case 'kernel':
-        detail = vb && va && vb !== va ? `linux ${vb} → ${va}` : 'kernel changed'
-        break
-      case 'initrd':
-        detail = 'initrd changed'
-        break
-      case 'kernel-modules':
-        detail = vb && va && vb !== va ? `kernel modules ${vb} → ${va}` : 'kernel modules changed'
-        break
-      case 'systemd':
-        // Same version rebuilt: systemd re-executes itself; no reboot.
-        if (before && after && vb === va) continue
-        detail = `systemd ${vb || '∅'} → ${va || '∅'}`
-        break
-    }
-    reasons.push({ component, detail, before, after })
+    const reason = rebootReason(component, {
+      before: link.before ?? undefined,
+      after: link.after ?? undefined,
+      beforeVersion: versionOf(link.before),
+      afterVersion: versionOf(link.after)
+    })
+    // Rebuilt at the same version, systemd re-executes itself (`would restart systemd`): no reboot.
+    if (reason) reasons.push(reason)
   }
   return reasons
 }

@@ -6,6 +6,7 @@ import { ActionError } from './errors.js'
 import { commandFailed, run, type RunResult } from './process.js'
 import type { Logger } from './log.js'
 import type { FlakeInputSource, FlakeSources } from './nix-errors.js'
+import { validFromDb } from './store-db.js'
 
 export const MINUTE = 60_000
 export const HOUR = 60 * MINUTE
@@ -227,7 +228,8 @@ export async function nixCopy(
 
 /**
  * Whether each store path is valid (present and registered) in a store (the local one unless
- * `store` is given). One `nix path-info` process; never throws for an invalid path.
+ * `store` is given). The local store's database answers when it can (store-db.ts), else one
+ * `nix path-info` process; never throws for an invalid path.
  */
 export async function nixPathsValid(
   paths: string[],
@@ -235,6 +237,10 @@ export async function nixPathsValid(
 ): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>(paths.map(p => [p, false]))
   if (paths.length === 0) return out
+  if (!opts.store) {
+    const fromDb = validFromDb(paths, opts.env)
+    if (fromDb) return fromDb
+  }
   const argv: string[] = [...NIX, 'path-info', ...(await nixPathInfoJsonFlags(opts))]
   if (opts.store) argv.push('--store', opts.store)
   argv.push(...paths)
@@ -447,4 +453,72 @@ export async function nixFlakeSources(
     ))
   if (archived === undefined && metadata === undefined) return undefined
   return parseFlakeSources(archived, metadata)
+}
+
+/** Options of the read-only store queries below. */
+export interface StoreQueryOptions {
+  timeoutMs: number
+  logger?: Logger
+  /** Another store (`ssh-ng://root@web1`, `file:///cache`, ...); the local store by default. */
+  storeUrl?: string
+  env?: Record<string, string | undefined>
+  host?: string
+  phase?: string
+  what?: string
+}
+
+/**
+ * `nix path-info --recursive --json` of one or more store paths. Never throws on a failed
+ * command: the caller reads the exit code and falls back to `nixStoreQuery`.
+ */
+export async function nixPathInfoRecursive(
+  storePaths: readonly string[],
+  opts: StoreQueryOptions
+): Promise<RunResult> {
+  const store = opts.storeUrl ? ['--store', opts.storeUrl] : []
+  const json = await nixPathInfoJsonFlags({ logger: opts.logger, env: opts.env })
+  return run([...NIX, 'path-info', ...store, '--recursive', ...json, ...storePaths], {
+    timeoutMs: opts.timeoutMs,
+    logger: opts.logger,
+    env: opts.env,
+    host: opts.host,
+    phase: opts.phase ?? 'closure',
+    check: false,
+    what: opts.what
+  })
+}
+
+/**
+ * `nix-store --query <--requisites|--size|--graph> <paths>` (the closure reader's fallback for a
+ * `nix` whose `path-info --json` we cannot read). Throws when the command fails.
+ */
+export async function nixStoreQuery(
+  query: '--requisites' | '--size' | '--graph',
+  storePaths: readonly string[],
+  opts: StoreQueryOptions
+): Promise<RunResult> {
+  const store = opts.storeUrl ? ['--store', opts.storeUrl] : []
+  return run(['nix-store', ...store, '--query', query, ...storePaths], {
+    timeoutMs: opts.timeoutMs,
+    logger: opts.logger,
+    env: opts.env,
+    host: opts.host,
+    phase: opts.phase ?? 'closure',
+    what: opts.what
+  })
+}
+
+/** `nix fmt -- .` in `dir` (the flake's formatter over its tree); never throws on a failure. */
+export async function nixFmt(
+  dir: string,
+  opts: NixCallOptions & { onStderrLine?: (line: string) => void }
+): Promise<RunResult> {
+  return run([...NIX, 'fmt', '--', '.'], {
+    cwd: dir,
+    timeoutMs: opts.timeoutMs ?? HOUR,
+    check: false,
+    logger: opts.logger,
+    onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
 }

@@ -31,6 +31,8 @@ export interface RunOptions {
   logger?: Logger
   /** Cap on captured output per stream, bytes (default 256 MiB). */
   maxOutputBytes?: number
+  /** Between SIGTERM and SIGKILL when the command is ended (default KILL_GRACE_MS). */
+  killGraceMs?: number
 }
 
 export interface RunResult {
@@ -83,129 +85,20 @@ export function errorSummary(stderr: string): string {
   return lines[lines.length - 1] ?? ''
 }
 
+/**
+ * Runs `argv` to its end and returns its output: `startProcess`, with `input` written to its
+ * standard input (then closed), and, unless `check` is false, an ActionError when it fails.
+ */
 export async function run(argv: readonly string[], options: RunOptions): Promise<RunResult> {
   if (argv.length === 0) throw new Error('run: empty argv')
   if (!(options.timeoutMs > 0)) throw new Error('run: a timeout is required')
-  const started = Date.now()
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
-  for (const [k, v] of Object.entries(options.env ?? {})) {
-    if (v === undefined) delete env[k]
-    else env[k] = v
-  }
-  options.logger?.debug(`$ ${formatArgv(argv)}`)
-  const maxBytes = options.maxOutputBytes ?? 256 * 1024 * 1024
-
-  return await new Promise<RunResult>((resolve, reject) => {
-    let child
-    try {
-      child = spawn(argv[0], argv.slice(1), {
-        cwd: options.cwd,
-        env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true // its own process group, so a timeout ends everything it started
-      })
-    } catch (err) {
-      reject(err)
-      return
-    }
-    const out: Buffer[] = []
-    const errChunks: Buffer[] = []
-    let outBytes = 0
-    let errBytes = 0
-    let timedOut = false
-    let settled = false
-    const lineSplitter = (cb?: (line: string) => void) => {
-      let pending = ''
-      return {
-        push(chunk: Buffer) {
-          if (!cb) return
-          pending += chunk.toString('utf8')
-          let i
-          while ((i = pending.indexOf('\n')) >= 0) {
-            cb(secrets.scrub(pending.slice(0, i)))
-            pending = pending.slice(i + 1)
-          }
-        },
-        end() {
-          if (cb && pending) cb(secrets.scrub(pending))
-          pending = ''
-        }
-      }
-    }
-    const outLines = lineSplitter(options.onStdoutLine)
-    const errLines = lineSplitter(options.onStderrLine)
-    child.stdout.on('data', (c: Buffer) => {
-      if (outBytes < maxBytes) out.push(c)
-      outBytes += c.length
-      outLines.push(c)
-    })
-    child.stderr.on('data', (c: Buffer) => {
-      if (errBytes < maxBytes) errChunks.push(c)
-      errBytes += c.length
-      errLines.push(c)
-    })
-    child.stdin.on('error', () => {
-      /* the command may exit before reading its input */
-    })
-    if (options.input !== undefined) child.stdin.end(options.input)
-    else child.stdin.end()
-
-    const pid = child.pid
-    if (pid) running.add(pid)
-    const killGroup = (signal: NodeJS.Signals) => {
-      if (!pid) return
-      try {
-        process.kill(-pid, signal)
-      } catch {
-        /* already gone */
-      }
-    }
-    const timer = setTimeout(() => {
-      timedOut = true
-      killGroup('SIGTERM')
-      setTimeout(() => killGroup('SIGKILL'), 3000).unref()
-    }, options.timeoutMs)
-
-    child.on('error', err => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      if (pid) running.delete(pid)
-      const code = (err as NodeJS.ErrnoException).code
-      const what = options.what ?? argv[0]
-      reject(
-        new ActionError(
-          code === 'ENOENT'
-            ? `${where(options)}${what} failed: the command '${argv[0]}' was not found on PATH.`
-            : `${where(options)}${what} failed: ${secrets.scrub(err.message)}.`,
-          { host: options.host, phase: options.phase, cause: err }
-        )
-      )
-    })
-    child.on('close', (exitCode, signal) => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      if (pid) running.delete(pid)
-      outLines.end()
-      errLines.end()
-      const result: RunResult = {
-        argv: [...argv],
-        exitCode,
-        signal,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: secrets.scrub(Buffer.concat(errChunks).toString('utf8')),
-        durationMs: Date.now() - started,
-        timedOut
-      }
-      if (options.check !== false && (timedOut || exitCode !== 0)) {
-        reject(commandFailed(result, options))
-        return
-      }
-      resolve(result)
-    })
-  })
+  const proc = startProcess(argv, options)
+  if (options.input !== undefined) proc.write(options.input)
+  proc.closeInput()
+  const result = await proc.done
+  if (options.check !== false && (result.timedOut || result.exitCode !== 0))
+    throw commandFailed(result, options)
+  return result
 }
 
 function where(options: RunOptions): string {
@@ -248,66 +141,132 @@ export function killAll(signal: NodeJS.Signals = 'SIGTERM'): void {
 export interface LongRunning {
   /** Resolves with the first stdout line that satisfies `predicate`, or null if the process ends first or `timeoutMs` passes. */
   waitForLine(predicate: (line: string) => boolean, timeoutMs: number): Promise<string | null>
+  /** Writes to its standard input (false when it has ended). */
+  write(data: string | Buffer): boolean
   /** Closes its standard input (the polite way to end an ssh session). */
   closeInput(): void
-  /** Ends it (its process group). */
+  /** Ends it (its process group): `signal` (SIGTERM by default), then SIGKILL if it outlives the grace period. */
   kill(signal?: NodeJS.Signals): void
-  /** Resolves when it has exited. */
+  /**
+   * Resolves when it has exited, with its output (scrubbed of secrets). Rejects with an
+   * ActionError naming the program when it could not be started (not found, not executable).
+   */
   done: Promise<RunResult>
+  /** Its standard output so far, line by line (scrubbed). */
   lines: string[]
 }
 
+/** Time between SIGTERM and SIGKILL for a command that was told to end (timeout or `kill`). */
+export const KILL_GRACE_MS = 3000
+
+/** Why a program could not be started, as the end of a sentence. */
+function spawnFailure(program: string, err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT':
+      return program.includes('/')
+        ? `the program '${program}' does not exist`
+        : `the program '${program}' was not found on PATH`
+    case 'EACCES':
+      return `the program '${program}' is not executable (permission denied)`
+    case 'ENOEXEC':
+      return `the program '${program}' is not in a format this system can run`
+    default:
+      return `the program '${program}' could not be started (${err.code ?? err.message})`
+  }
+}
+
 /**
- * Starts `argv` with its standard input kept open. Same rules as `run`: argv only, a timeout
- * (the longest it may live), output scrubbed of secrets.
+ * The one way the suite starts a process: argv only (never a shell string), in its own process
+ * group, with a timeout (the longest it may live; then SIGTERM, and SIGKILL after
+ * `killGraceMs`), output captured up to `maxOutputBytes` per stream (the rest is counted, not
+ * kept), every line and the captured text scrubbed of secrets. `run` is built on it.
  */
 export function startProcess(
   argv: readonly string[],
-  options: Pick<RunOptions, 'timeoutMs' | 'env' | 'logger' | 'cwd'>
+  options: Pick<
+    RunOptions,
+    | 'timeoutMs'
+    | 'env'
+    | 'logger'
+    | 'cwd'
+    | 'onStdoutLine'
+    | 'onStderrLine'
+    | 'maxOutputBytes'
+    | 'what'
+    | 'host'
+    | 'phase'
+    | 'killGraceMs'
+  >
 ): LongRunning {
+  if (argv.length === 0) throw new Error('startProcess: empty argv')
   if (!(options.timeoutMs > 0)) throw new Error('startProcess: a timeout is required')
-  options.logger?.debug(`$ ${formatArgv(argv)} &`)
+  options.logger?.debug(`$ ${formatArgv(argv)}`)
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (v === undefined) delete env[k]
     else env[k] = v
   }
+  const maxBytes = options.maxOutputBytes ?? 256 * 1024 * 1024
+  const grace = options.killGraceMs ?? KILL_GRACE_MS
   const started = Date.now()
   const child = spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true
+    detached: true // its own process group, so a timeout ends everything it started
   })
   const lines: string[] = []
   const waiters: { predicate: (l: string) => boolean; resolve: (l: string | null) => void }[] = []
-  let stdout = ''
-  let stderr = ''
-  let pending = ''
   let exited = false
   let timedOut = false
-  child.stdin.on('error', () => {})
-  child.stdout.on('data', (c: Buffer) => {
-    const text = c.toString('utf8')
-    stdout += text
-    pending += text
-    let i
-    while ((i = pending.indexOf('\n')) >= 0) {
-      const line = secrets.scrub(pending.slice(0, i))
-      pending = pending.slice(i + 1)
-      lines.push(line)
-      for (const w of [...waiters]) {
-        if (w.predicate(line)) {
-          waiters.splice(waiters.indexOf(w), 1)
-          w.resolve(line)
+
+  /** One stream: captured up to the cap, split into scrubbed lines as it arrives. */
+  const capture = (onLine: (line: string) => void) => {
+    const chunks: Buffer[] = []
+    let kept = 0
+    let pending = ''
+    return {
+      push(c: Buffer) {
+        if (kept < maxBytes) {
+          const part = c.length > maxBytes - kept ? c.subarray(0, maxBytes - kept) : c
+          chunks.push(part)
+          kept += part.length
         }
+        pending += c.toString('utf8')
+        let i
+        while ((i = pending.indexOf('\n')) >= 0) {
+          onLine(secrets.scrub(pending.slice(0, i)))
+          pending = pending.slice(i + 1)
+        }
+      },
+      end() {
+        if (pending) onLine(secrets.scrub(pending))
+        pending = ''
+      },
+      text: () => secrets.scrub(Buffer.concat(chunks).toString('utf8'))
+    }
+  }
+  const out = capture(line => {
+    lines.push(line)
+    options.onStdoutLine?.(line)
+    for (const w of [...waiters]) {
+      if (w.predicate(line)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(line)
       }
     }
   })
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')))
+  const err = capture(line => options.onStderrLine?.(line))
+  child.stdout.on('data', (c: Buffer) => out.push(c))
+  child.stderr.on('data', (c: Buffer) => err.push(c))
+  child.stdin.on('error', () => {
+    /* the command may exit before reading its input */
+  })
+
   const pid = child.pid
   if (pid) running.add(pid)
+  let killTimer: NodeJS.Timeout | null = null
   const killGroup = (signal: NodeJS.Signals) => {
     if (!pid || exited) return
     try {
@@ -315,32 +274,54 @@ export function startProcess(
     } catch {
       /* gone */
     }
+    if (signal !== 'SIGKILL' && !killTimer) {
+      killTimer = setTimeout(() => killGroup('SIGKILL'), grace)
+      killTimer.unref()
+    }
   }
   const timer = setTimeout(() => {
     timedOut = true
     killGroup('SIGTERM')
   }, options.timeoutMs)
   timer.unref()
-  const done = new Promise<RunResult>(resolve => {
-    const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
-      if (exited) return
+
+  const done = new Promise<RunResult>((resolve, reject) => {
+    const settle = () => {
       exited = true
       clearTimeout(timer)
+      if (killTimer) clearTimeout(killTimer)
       if (pid) running.delete(pid)
       for (const w of waiters.splice(0)) w.resolve(null)
+    }
+    child.on('close', (exitCode, signal) => {
+      if (exited) return
+      settle()
+      out.end()
+      err.end()
       resolve({
         argv: [...argv],
         exitCode,
         signal,
-        stdout: secrets.scrub(stdout),
-        stderr: secrets.scrub(stderr),
+        stdout: out.text(),
+        stderr: err.text(),
         durationMs: Date.now() - started,
         timedOut
       })
-    }
-    child.on('close', finish)
-    child.on('error', () => finish(127, null))
+    })
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (exited) return
+      settle()
+      const what = options.what ?? `running '${argv[0]}'`
+      reject(
+        new ActionError(
+          `${where(options)}${what} failed: ${secrets.scrub(spawnFailure(argv[0], e))}.`,
+          { host: options.host, phase: options.phase, cause: e }
+        )
+      )
+    })
   })
+  // A caller that never waits for the end must not see an unhandled rejection.
+  done.catch(() => {})
   return {
     lines,
     done,
@@ -359,6 +340,11 @@ export function startProcess(
           }
         }, timeoutMs).unref()
       })
+    },
+    write(data) {
+      if (exited || child.stdin.destroyed || child.stdin.writableEnded) return false
+      child.stdin.write(data)
+      return true
     },
     closeInput() {
       child.stdin.end()

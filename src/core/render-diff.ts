@@ -4,6 +4,7 @@
  * Every string that came from the flake or the store (names, versions, host names, store paths)
  * goes through `markdown.ts` in Markdown and through `plain` in text.
  */
+import { BOOT_COMPONENTS } from './model.js'
 import {
   formatBytes,
   type ChangeKind,
@@ -357,12 +358,6 @@ const CHANGE_KINDS: readonly ChangeKind[] = [
   'changed',
   'size-only'
 ]
-const REBOOT_COMPONENTS: readonly RebootComponent[] = [
-  'kernel',
-  'initrd',
-  'kernel-modules',
-  'systemd'
-]
 /** Longest string accepted in a diff document (a version, a name, a summary line). */
 const MAX_STRING = 4096
 
@@ -473,8 +468,8 @@ export function fromJsonObject(value: unknown, source: string): ClosureDiff {
     const where = `rebootReasons[${i}]`
     const o = object(r, where)
     const component = str(o.component, `${where}.component`)
-    if (!(REBOOT_COMPONENTS as readonly string[]).includes(component))
-      throw bad(`${where}.component`, `must be one of ${REBOOT_COMPONENTS.join(', ')}`)
+    if (!(BOOT_COMPONENTS as readonly string[]).includes(component))
+      throw bad(`${where}.component`, `must be one of ${BOOT_COMPONENTS.join(', ')}`)
     return {
       component: component as RebootComponent,
       detail: str(o.detail, `${where}.detail`),

@@ -139,9 +139,9 @@ describe('deploy', () => {
         expect(run.summary).toContain(`| ${phase} |`)
       // The key went to a private folder that the post step removed; it is in no output.
       expect(run.post?.exitCode).toBe(0)
-      expect(
-        fs.readdirSync(`${run.runnerTemp}/nix-deploy`).filter(f => f.startsWith('nix-deploy-ssh-'))
-      ).toEqual([])
+      expect(fs.readdirSync(run.runnerTemp).filter(f => f.startsWith('nix-deploy-ssh-'))).toEqual(
+        []
+      )
       // (The runner consumes ::add-mask:: commands; everything else must be free of the key.)
       const shown = run.stdout.split('\n').filter(l => !l.startsWith('::add-mask::'))
       const keyLine = fleet.privateKey.split('\n')[1]

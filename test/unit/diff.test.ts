@@ -280,8 +280,9 @@ describe('diffClosures', () => {
     expect(d.rebootReasons[0]).toEqual({
       component: 'kernel',
       detail: 'linux 6.1.55 → 6.1.60',
-      before: '6.1.55',
-      after: '6.1.60'
+      // The one reboot record (model.ts): before and after are the component's store paths.
+      before: kA,
+      after: kB
     })
     expect(d.rebootReasons[1]).toEqual({
       component: 'initrd',

@@ -1,0 +1,483 @@
+/**
+ * Every command's inputs, declared once: name, type, default, whether it is required, what it
+ * means, and where it exists (the action, the terminal, or both). The terminal command's options
+ * (src/cli.ts) and the defaults the commands fall back to (src/commands/*) are read from these
+ * tables; test/unit/inputs-table.test.ts checks each table against the action's action.yml
+ * (names, defaults, required) and the README's input tables.
+ */
+
+export type InputType = 'string' | 'boolean' | 'integer' | 'list' | 'enum' | 'yaml' | 'secret'
+
+export interface InputSpec {
+  name: string
+  type: InputType
+  /** The default, as action.yml writes it ('' or absent: none). */
+  default?: string
+  required?: boolean
+  /** 'action': only the GitHub action has it; 'terminal': only `nix-deploy`; default both. */
+  where?: 'action' | 'terminal'
+  description: string
+}
+
+/** The SSH inputs, shared by every command that reaches a host (contract: "SSH inputs"). */
+export const SSH_INPUTS: readonly InputSpec[] = [
+  { name: 'ssh-private-key', type: 'secret', description: 'The private key for SSH (a secret).' },
+  {
+    name: 'ssh-private-key-file',
+    type: 'string',
+    where: 'terminal',
+    description:
+      'Reads ssh-private-key from this file (a key on the command line is visible in ps).'
+  },
+  {
+    name: 'ssh-known-hosts',
+    type: 'string',
+    description: "The hosts' known_hosts lines. Required unless ssh-accept-new-host-keys is true."
+  },
+  {
+    name: 'ssh-known-hosts-file',
+    type: 'string',
+    where: 'terminal',
+    description: 'Reads ssh-known-hosts from this file.'
+  },
+  {
+    name: 'ssh-accept-new-host-keys',
+    type: 'boolean',
+    default: 'false',
+    description: "'true': trust a host key seen for the first time (never the default)."
+  },
+  { name: 'ssh-options', type: 'string', description: 'Extra ssh arguments, space-separated.' },
+  {
+    name: 'sudo',
+    type: 'enum',
+    default: 'auto',
+    description: "'auto' (sudo when the SSH user is not root), 'true' or 'false'."
+  },
+  {
+    name: 'ssh-connect-timeout',
+    type: 'integer',
+    default: '15',
+    description:
+      "Seconds ssh waits for a host to answer before the connection counts as failed (ssh's ConnectTimeout)."
+  }
+]
+
+export const COMMAND_INPUTS = {
+  check: [
+    { name: 'flake', type: 'string', default: '.', description: 'The flake reference.' },
+    {
+      name: 'lock-max-age-days',
+      type: 'integer',
+      default: '30',
+      description: 'Warn about flake.lock inputs older than this many days (0 turns it off).'
+    },
+    {
+      name: 'format',
+      type: 'boolean',
+      default: 'false',
+      description: "'true': the flake's formatter (nix fmt) must leave the tree unchanged."
+    }
+  ],
+  matrix: [
+    { name: 'flake', type: 'string', default: '.', description: 'The flake reference.' },
+    {
+      name: 'on',
+      type: 'string',
+      description:
+        "Host selector (colmena's syntax): names, globs (web-*), tags (@prod), comma- or space-separated; empty means every host."
+    },
+    {
+      name: 'changed-since',
+      type: 'string',
+      description:
+        'A git revision: hosts whose toplevel derivation is the same at that revision are left out.'
+    },
+    {
+      name: 'max-jobs',
+      type: 'integer',
+      default: '256',
+      description:
+        "At most this many matrix jobs (GitHub's cap is 256); beyond it hosts are packed into shards."
+    }
+  ],
+  build: [
+    { name: 'flake', type: 'string', default: '.', description: 'The flake reference.' },
+    {
+      name: 'host',
+      type: 'string',
+      description:
+        'The host to build: nixosConfigurations.<host>.config.system.build.toplevel. Give exactly one of host and installable.'
+    },
+    {
+      name: 'installable',
+      type: 'string',
+      description:
+        'Anything nix build takes instead of a host (.#nixosConfigurations.web1.config.system.build.toplevel, .#packages.x86_64-linux.foo). Give exactly one of host and installable.'
+    },
+    {
+      name: 'diff-against',
+      type: 'string',
+      description:
+        "What to compare the build with. Empty: nothing. 'deployed': the system the host runs now (/run/current-system, read over SSH; its closure is read from the host's store, not copied). A value starting with /nix/store/: that store path (it must be in the local store). A value containing '#': that installable, built. Anything else: a git revision of the flake's repository (a commit, branch or tag, such as the pull request's base; write refs/heads/deployed for a branch named deployed): the same host is built from the flake at that revision. The checkout needs that revision (actions/checkout with fetch-depth: 0)."
+    },
+    {
+      name: 'comment',
+      type: 'boolean',
+      default: 'false',
+      where: 'action',
+      description:
+        "'true': put the diff into the pull request's sticky comment (one section per host). On other events a notice says there is no pull request; a token without write access (a fork) gives a warning, not a failure."
+    },
+    {
+      name: 'cache',
+      type: 'boolean',
+      default: 'true',
+      where: 'action',
+      description:
+        "'true': save the closure to the GitHub Actions cache (key nix-deploy-closure-<store path hash>, one entry per system, skipped when it exists), so a later job can deploy it without rebuilding. A cache failure is a warning."
+    },
+    {
+      name: 'github-token',
+      type: 'secret',
+      default: '${{ github.token }}',
+      where: 'action',
+      description: 'The token for the pull request comment.'
+    },
+    {
+      name: 'target',
+      type: 'string',
+      description:
+        "With diff-against: deployed, the host's SSH destination user@host[:port] (default: from the flake: deploy.nodes, deployment.targetHost, networking.fqdn, networking.hostName, the host's name)."
+    },
+    ...SSH_INPUTS
+  ],
+  diff: [
+    {
+      name: 'before',
+      type: 'string',
+      description:
+        "The system before (required unless report is given). A value starting with /nix/store/ is a store path (it must be in the local store); a value containing '#' is an installable (built); anything else is a git revision of the flake's repository, at which the host's toplevel is built (needs host)."
+    },
+    {
+      name: 'after',
+      type: 'string',
+      description: 'The system after, read like before (required unless report is given).'
+    },
+    {
+      name: 'host',
+      type: 'string',
+      description:
+        'The host (nixosConfigurations attribute) a git revision refers to; also names the diff. Needed when before or after is a revision.'
+    },
+    {
+      name: 'flake',
+      type: 'string',
+      default: '.',
+      description: 'The flake reference, for git revisions.'
+    },
+    {
+      name: 'report',
+      type: 'list',
+      where: 'action',
+      description:
+        "Instead of before and after: diff JSON files written by build or diff (their diff-json-file output, docs/diff-schema.md), newline- or comma-separated paths, each a file or a folder whose .json files are all read. Each is checked strictly (it may come from a fork's artifact) and becomes its host's section in the summary and, with comment, in the sticky comment. For the workflow_run pattern (examples/forks-comment.yml)."
+    },
+    {
+      name: 'pull-request',
+      type: 'integer',
+      where: 'action',
+      description:
+        "With report: the pull request's number to comment on, when the event names none (a workflow_run from a fork). On a workflow_run event it is used only if that pull request's head commit is the commit the run built."
+    },
+    {
+      name: 'comment',
+      type: 'boolean',
+      default: 'false',
+      where: 'action',
+      description: "'true': put the diff into the pull request's sticky comment."
+    },
+    {
+      name: 'github-token',
+      type: 'secret',
+      default: '${{ github.token }}',
+      where: 'action',
+      description: 'The token for the pull request comment.'
+    }
+  ],
+  'dry-activate': [
+    { name: 'flake', type: 'string', default: '.', description: 'The flake reference.' },
+    {
+      name: 'host',
+      type: 'string',
+      required: true,
+      description: 'The host: a nixosConfigurations attribute name.'
+    },
+    {
+      name: 'store-path',
+      type: 'string',
+      description:
+        "The host's system, already built (the build action's store-path output): skips the build. It must be in the local Nix store or in the Actions cache (build with cache: true). Empty: build nixosConfigurations.<host>.config.system.build.toplevel."
+    },
+    {
+      name: 'target',
+      type: 'string',
+      description:
+        "The host's SSH destination user@host[:port]. Default: from the flake (deploy.nodes.<host>.hostname, deployment.targetHost, networking.fqdn, networking.hostName, the host's name)."
+    },
+    {
+      name: 'comment',
+      type: 'boolean',
+      default: 'false',
+      where: 'action',
+      description:
+        "'true': put the report into the host's dry-activate section of the pull request's sticky comment. On other events a notice says there is no pull request."
+    },
+    {
+      name: 'github-token',
+      type: 'secret',
+      default: '${{ github.token }}',
+      where: 'action',
+      description: 'The token for the pull request comment.'
+    },
+    {
+      name: 'substitute-on-target',
+      type: 'boolean',
+      default: 'true',
+      description:
+        "'true': the host fetches what it can from its own binary caches while the closure is copied (nix copy --substitute-on-destination)."
+    },
+    {
+      name: 'activation-timeout',
+      type: 'integer',
+      default: '600',
+      description: 'Seconds switch-to-configuration dry-activate may run.'
+    },
+    ...SSH_INPUTS
+  ],
+  deploy: [
+    { name: 'flake', type: 'string', default: '.', description: 'The flake reference.' },
+    {
+      name: 'host',
+      type: 'string',
+      description:
+        'The host to deploy (an attribute name of nixosConfigurations). Use one of host, hosts and on.'
+    },
+    { name: 'hosts', type: 'list', description: 'Hosts to deploy, newline- or comma-separated.' },
+    {
+      name: 'on',
+      type: 'string',
+      description: "Host selector (colmena's syntax): names, globs (web-*), tags (@prod)."
+    },
+    {
+      name: 'store-path',
+      type: 'string',
+      description:
+        "The system to deploy (with host): a /nix/store path, e.g. the build action's store-path output. Empty: build the host's toplevel here (or restore it from the Actions cache)."
+    },
+    {
+      name: 'target',
+      type: 'string',
+      description:
+        'SSH destination user@host[:port] (with host); default: from the flake (deploy.nodes, deployment.targetHost, networking.fqdn, hostName, the attribute name).'
+    },
+    ...SSH_INPUTS,
+    {
+      name: 'mode',
+      type: 'enum',
+      default: 'switch',
+      description:
+        "'switch' (default), 'boot' (the next boot) or 'test' (activate, not the boot default)."
+    },
+    {
+      name: 'reboot',
+      type: 'boolean',
+      default: 'false',
+      description:
+        'With mode: boot, reboot into the new generation, wait for a new boot id (up to activation-timeout) and run the health checks; on failure, make the previous generation the boot default again and reboot into it.'
+    },
+    {
+      name: 'health-checks',
+      type: 'yaml',
+      description:
+        'YAML list of health checks (http, command, tcp, systemd); all must pass within health-timeout. {host} and {target} are substituted.'
+    },
+    {
+      name: 'health-timeout',
+      type: 'integer',
+      default: '120',
+      description: 'Seconds the health checks may take, retried until then.'
+    },
+    {
+      name: 'confirm-timeout',
+      type: 'integer',
+      default: '60',
+      description:
+        'Seconds the host waits for confirmation before its own watchdog restores the previous generation (counted from the end of the activation, and again from the start of the health checks).'
+    },
+    {
+      name: 'activation-timeout',
+      type: 'integer',
+      default: '600',
+      description: 'Seconds switch-to-configuration may run.'
+    },
+    {
+      name: 'rollback',
+      type: 'boolean',
+      default: 'true',
+      description:
+        "'true': roll back to the exact previous generation when anything fails after the switch."
+    },
+    {
+      name: 'max-parallel',
+      type: 'integer',
+      default: '10',
+      description: 'Hosts deployed at the same time.'
+    },
+    {
+      name: 'strategy',
+      type: 'string',
+      default: 'all',
+      description:
+        "'all', 'canary' (one host first, the rest only if it is healthy) or 'waves:N' (N waves of growing size)."
+    },
+    {
+      name: 'rollback-scope',
+      type: 'enum',
+      default: 'fleet',
+      description:
+        "When a wave fails: 'fleet' (default) also returns the hosts of earlier waves to their previous systems; 'host' leaves them deployed."
+    },
+    {
+      name: 'substitute-on-target',
+      type: 'boolean',
+      default: 'true',
+      description:
+        "'true': let the target fetch paths from its own substituters (nix copy --substitute-on-destination)."
+    },
+    {
+      name: 'environment',
+      type: 'string',
+      where: 'action',
+      description:
+        'Record a GitHub deployment with statuses for each host in this environment (the job itself names the protected environment for approvals).'
+    },
+    {
+      name: 'github-token',
+      type: 'secret',
+      default: '${{ github.token }}',
+      where: 'action',
+      description: 'Token for deployment records (needs deployments: write).'
+    }
+  ],
+  rollback: [
+    {
+      name: 'flake',
+      type: 'string',
+      default: '.',
+      description: 'The flake reference (for host names and SSH targets).'
+    },
+    {
+      name: 'host',
+      type: 'string',
+      description: 'The host to roll back. Use one of host, hosts and on.'
+    },
+    {
+      name: 'hosts',
+      type: 'list',
+      description: 'Hosts to roll back, newline- or comma-separated.'
+    },
+    {
+      name: 'on',
+      type: 'string',
+      description: "Host selector (colmena's syntax): names, globs (web-*), tags (@prod)."
+    },
+    {
+      name: 'target',
+      type: 'string',
+      description: 'SSH destination user@host[:port] (with host); default: from the flake.'
+    },
+    {
+      name: 'to',
+      type: 'string',
+      default: 'previous',
+      description:
+        "'previous' (the generation before the current one), a generation number, or a /nix/store path."
+    },
+    ...SSH_INPUTS,
+    {
+      name: 'health-checks',
+      type: 'yaml',
+      description: 'YAML list of health checks, as for deploy.'
+    },
+    {
+      name: 'health-timeout',
+      type: 'integer',
+      default: '120',
+      description: 'Seconds the health checks may take.'
+    },
+    {
+      name: 'activation-timeout',
+      type: 'integer',
+      default: '600',
+      description: 'Seconds switch-to-configuration may run.'
+    },
+    {
+      name: 'max-parallel',
+      type: 'integer',
+      default: '10',
+      description: 'Hosts rolled back at the same time.'
+    }
+  ]
+} as const satisfies Record<string, readonly InputSpec[]>
+
+export type CommandName = keyof typeof COMMAND_INPUTS
+
+/** A command's inputs. */
+export function inputsOf(command: CommandName): readonly InputSpec[] {
+  return COMMAND_INPUTS[command]
+}
+
+function specOf(command: CommandName, name: string): InputSpec {
+  const spec = inputsOf(command).find(s => s.name === name)
+  if (!spec)
+    throw new Error(`input '${name}' is not declared for ${command} (src/commands/inputs.ts)`)
+  return spec
+}
+
+/** The declared default of an input ('' when it has none). */
+export function defaultOf(command: CommandName, name: string): string {
+  return specOf(command, name).default ?? ''
+}
+
+/** The declared default of an integer input. */
+export function defaultInt(command: CommandName, name: string): number {
+  const spec = specOf(command, name)
+  const n = Number(spec.default)
+  if (spec.type !== 'integer' || !Number.isSafeInteger(n))
+    throw new Error(`input '${name}' of ${command} has no integer default`)
+  return n
+}
+
+/** The declared default of a boolean input. */
+export function defaultBool(command: CommandName, name: string): boolean {
+  const spec = specOf(command, name)
+  if (spec.type !== 'boolean' || (spec.default !== 'true' && spec.default !== 'false'))
+    throw new Error(`input '${name}' of ${command} has no boolean default`)
+  return spec.default === 'true'
+}
+
+/** The terminal command's options for a command (everything but the action-only inputs). */
+export function terminalOptions(command: CommandName): string[] {
+  return inputsOf(command)
+    .filter(s => s.where !== 'action')
+    .map(s => s.name)
+}
+
+/** The terminal options of a command that are booleans (`--rollback`, `--no-rollback`). */
+export function booleanOptions(command: CommandName): Set<string> {
+  return new Set(
+    inputsOf(command)
+      .filter(s => s.where !== 'action' && s.type === 'boolean')
+      .map(s => s.name)
+  )
+}
