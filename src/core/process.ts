@@ -224,13 +224,13 @@ export function commandFailed(
     const summary = errorSummary(result.stderr)
     reason = `exited with code ${result.exitCode}${summary ? `: ${summary}` : ''}`
   }
-  const err = new ActionError(`${where(options)}${what} ${reason}`.replace(/\.*$/, '.'), {
+  return new ActionError(`${where(options)}${what} ${reason}`.replace(/\.*$/, '.'), {
+    kind: 'command',
     host: options.host,
-    phase: options.phase
+    phase: options.phase,
+    result,
+    detail: lastLines(result.stderr, 30)
   })
-  ;(err as ActionError & { result?: RunResult }).result = result
-  ;(err as ActionError & { detail?: string }).detail = lastLines(result.stderr, 30)
-  return err
 }
 
 /** Ends every command still running (a cancelled step). */
@@ -248,6 +248,8 @@ export function killAll(signal: NodeJS.Signals = 'SIGTERM'): void {
 export interface LongRunning {
   /** Resolves with the first stdout line that satisfies `predicate`, or null if the process ends first or `timeoutMs` passes. */
   waitForLine(predicate: (line: string) => boolean, timeoutMs: number): Promise<string | null>
+  /** Writes to its standard input (false when it has ended). */
+  write(text: string): boolean
   /** Closes its standard input (the polite way to end an ssh session). */
   closeInput(): void
   /** Ends it (its process group). */
@@ -359,6 +361,11 @@ export function startProcess(
           }
         }, timeoutMs).unref()
       })
+    },
+    write(text) {
+      if (exited || child.stdin.destroyed || child.stdin.writableEnded) return false
+      child.stdin.write(text)
+      return true
     },
     closeInput() {
       child.stdin.end()

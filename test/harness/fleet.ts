@@ -64,6 +64,11 @@ export interface SimHost {
   startSsh(): Promise<void>
   /** Whether a store path is valid in the host's own store. */
   hasPath(storePath: string): Promise<boolean>
+  /**
+   * SSH logins the host's sshd accepted so far ("Accepted publickey" lines of its own log,
+   * /run/sim/sshd.log, written at LogLevel VERBOSE by the sshd the harness starts).
+   */
+  sshLogins(): Promise<number>
 }
 
 export interface Fleet {
@@ -340,7 +345,7 @@ class Host implements SimHost {
   }
 
   async startSsh(): Promise<void> {
-    const r = await this.exec(['/usr/sbin/sshd', '-f', this.sshdConfigPath])
+    const r = await this.exec(['/usr/sbin/sshd', '-f', this.sshdConfigPath, '-E', SSHD_LOG])
     if (r.code !== 0)
       throw new Error(`fleet: sshd on ${this.name} did not start: ${r.stderr.trim()}`)
     await waitFor(`sshd on ${this.name}`, 10_000, () => this.sshAlive())
@@ -350,7 +355,15 @@ class Host implements SimHost {
     const r = await this.exec(['nix-store', '--check-validity', storePath])
     return r.code === 0
   }
+
+  async sshLogins(): Promise<number> {
+    const r = await this.exec(['cat', SSHD_LOG])
+    return r.stdout.split('\n').filter(l => l.includes('Accepted publickey')).length
+  }
 }
+
+/** Each host's sshd log (inside its namespace; /run/sim survives a simulated reboot). */
+const SSHD_LOG = '/run/sim/sshd.log'
 
 function randomOctet(min: number, max: number): number {
   return min + Math.floor(Math.random() * (max - min + 1))
@@ -531,7 +544,8 @@ async function startHost(h: Host, clientPub: string): Promise<string> {
       'MaxStartups 200:30:400',
       'MaxSessions 100',
       'Subsystem sftp internal-sftp',
-      'LogLevel ERROR',
+      // Every accepted login is logged ("Accepted publickey …"), so tests can count them.
+      'LogLevel VERBOSE',
       ''
     ].join('\n')
   )
