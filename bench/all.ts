@@ -16,6 +16,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { NIX_CONFIG } from '../test/harness/nix-env.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const BENCHMARKS = ['matrix', 'diff', 'deploy', 'fleet']
@@ -25,12 +26,6 @@ const onlyArg = args.indexOf('--only')
 const only = onlyArg >= 0 ? args[onlyArg + 1].split(',') : null
 const noRun = args.includes('--no-run')
 
-const NIX_CONFIG = [
-  'experimental-features = nix-command flakes',
-  'sandbox = false',
-  'substituters =',
-  'warn-dirty = false'
-].join('\n')
 const childEnv = {
   ...process.env,
   NIX_CONFIG: process.env.NIX_CONFIG || NIX_CONFIG,

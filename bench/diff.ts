@@ -17,6 +17,7 @@ import { parsePathInfo, queryClosure, queryClosures } from '../src/core/closure.
 import { diffClosures, formatBytes, selectedPackages } from '../src/core/diff.js'
 import { renderMarkdown, renderText, toJson } from '../src/core/render-diff.js'
 import { run } from '../src/core/process.js'
+import { NIX_CONFIG } from '../test/harness/nix-env.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string) => args.includes(name)
@@ -25,11 +26,7 @@ const option = (name: string, fallback: number) => {
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
 const RUNS = option('--runs', 5)
-const NIX_ENV = {
-  ...process.env,
-  NIX_CONFIG:
-    'experimental-features = nix-command flakes\nsandbox = false\nsubstituters =\nwarn-dirty = false'
-}
+const NIX_ENV = { ...process.env, NIX_CONFIG }
 
 function ms(t: number): string {
   return `${t.toFixed(1)} ms`

@@ -23,6 +23,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { planMatrix } from '../src/core/matrix.js'
+import { NIX_CONFIG } from '../test/harness/nix-env.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
@@ -34,13 +35,7 @@ const HOSTS = option('--hosts', 100)
 const RUNS = option('--runs', 3)
 const CHANGED = 5
 
-process.env.NIX_CONFIG = [
-  'experimental-features = nix-command flakes',
-  'sandbox = false',
-  'substituters =',
-  'warn-dirty = false',
-  'eval-cache = false'
-].join('\n')
+process.env.NIX_CONFIG = [NIX_CONFIG, 'eval-cache = false'].join('\n')
 const GIT_ENV = {
   ...process.env,
   GIT_AUTHOR_NAME: 'Bench',

@@ -15,12 +15,6 @@ trap 'rm -rf "$results"' EXIT
 status=0
 npx jest --ci --selectProjects unit --json --outputFile="$results/unit.json" || status=$?
 npx jest --ci --selectProjects integration --runInBand --json --outputFile="$results/integration.json" || status=$?
-# One closing line for both runs: "tests: N passed, N failed".
-node -e '
-  let passed = 0, failed = 0
-  for (const f of process.argv.slice(1)) {
-    try { const r = require(f); passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites } catch { failed++ }
-  }
-  console.log(`tests: ${passed} passed, ${failed} failed`)
-' "$results/unit.json" "$results/integration.json"
+# One closing line for both runs: "tests: N passed, N failed, N skipped" (with CI=true, a skip fails).
+node scripts/test-summary.mjs "$results/unit.json" "$results/integration.json" || status=$?
 exit $status

@@ -21,7 +21,7 @@ import { join, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { run } from '../../src/core/process.js'
 import { makeFlakeRepo as makeRepo } from './flake-repo.js'
-import { nixEnv } from './nix-env.js'
+import { NIX_CONFIG, nixEnv } from './nix-env.js'
 
 /** test/fixtures/lib: the Nix library that makes NixOS-like hosts. */
 export const FIXTURES_LIB = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/lib')
@@ -114,13 +114,8 @@ const HOST_ENV: Record<string, string | undefined> = {
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 }
 
-const HOST_NIX_CONF = [
-  'experimental-features = nix-command flakes',
-  'sandbox = false',
-  'substituters =',
-  'warn-dirty = false',
-  ''
-].join('\n')
+/** Each host's /etc/nix/nix.conf: the same offline settings as the runner's (scripts/nix-offline.conf). */
+const HOST_NIX_CONF = NIX_CONFIG + '\n'
 
 /**
  * The anchor: bind-mounts the host's directories, records its pid, then waits for the owner (the
@@ -131,6 +126,17 @@ const ANCHOR_SCRIPT = `
 set -e
 h=$1
 owner=$2
+exec 2>"$h/anchor.err"
+# A machine where Nix was installed but never run has no /etc/nix. The machine itself does not
+# need one, so it is made in this namespace only: /etc becomes an overlay (the machine's /etc
+# below, a tmpfs above) in which the mount point is created. Nothing reaches the machine's /etc.
+if [ ! -d /etc/nix ]; then
+  mkdir -p "$h/etc-overlay"
+  mount -t tmpfs -o mode=0755 tmpfs "$h/etc-overlay"
+  mkdir "$h/etc-overlay/upper" "$h/etc-overlay/work"
+  mount -t overlay overlay -o "lowerdir=/etc,upperdir=$h/etc-overlay/upper,workdir=$h/etc-overlay/work" /etc
+  mkdir /etc/nix
+fi
 mount --bind "$h/nix" /nix
 mount --bind "$h/run" /run
 mount --bind "$h/root" /root
@@ -388,6 +394,12 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   if (/\s/.test(dir))
     throw new Error('fleet: the fleet directory cannot contain spaces (NIX_SSHOPTS splits on them)')
   await fs.mkdir(dir, { recursive: true, mode: 0o755 })
+  // Each host's store is bind-mounted onto /nix. A machine where Nix was installed but never run
+  // has no /nix yet; the fleet needs the machine's own Nix anyway (it builds what the hosts run),
+  // and that Nix would create /nix on its first write, so the mount point is made here, as Nix makes it.
+  await fs.mkdir('/nix', { mode: 0o755 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err
+  })
 
   // 127.A.B.x: A.B random per fleet, x per host.
   const a = randomOctet(100, 250)
@@ -578,8 +590,12 @@ async function startHost(h: Host, clientPub: string): Promise<string> {
   h.anchorPid = anchor.pid
   const pidFile = join(h.dir, 'anchor.pid')
   await waitFor(`the namespace of ${h.name}`, 10_000, async () => {
-    if (anchorExited)
-      throw new Error(`fleet: the namespace of ${h.name} failed to start (mount --bind)`)
+    if (anchorExited) {
+      const why = (await fs.readFile(join(h.dir, 'anchor.err'), 'utf8').catch(() => '')).trim()
+      throw new Error(
+        `fleet: the namespace of ${h.name} failed to start (its mounts): ${why || 'no message'}`
+      )
+    }
     return exists(pidFile)
   })
   if (Number((await fs.readFile(pidFile, 'utf8')).trim()) !== anchor.pid)

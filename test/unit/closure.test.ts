@@ -26,13 +26,11 @@ import {
   storePathName,
   type PathInfo
 } from '../../src/core/closure.js'
+import { NIX_CONFIG } from '../harness/nix-env.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const fixtures = join(here, '..', 'fixtures', 'path-info')
-const NIX_ENV = {
-  NIX_CONFIG:
-    'experimental-features = nix-command flakes\nsandbox = false\nsubstituters =\nwarn-dirty = false'
-}
+const NIX_ENV = { NIX_CONFIG }
 
 function nix(args: string[]): string {
   return execFileSync('nix', args, {

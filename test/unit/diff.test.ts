@@ -13,11 +13,9 @@ import {
   sortVersions,
   type ClosureDiff
 } from '../../src/core/diff.js'
+import { NIX_CONFIG } from '../harness/nix-env.js'
 
-const NIX_ENV = {
-  NIX_CONFIG:
-    'experimental-features = nix-command flakes\nsandbox = false\nsubstituters =\nwarn-dirty = false'
-}
+const NIX_ENV = { NIX_CONFIG }
 
 function nix(args: string[]): string {
   return execFileSync('nix', args, {

@@ -6,10 +6,9 @@ import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { run } from '../../src/core/process.js'
 import { parseNixErrors, toRepoPath } from '../../src/core/nix-errors.js'
+import { NIX_CONFIG } from '../harness/nix-env.js'
+import { itWith } from '../harness/requires.js'
 
-const NIX_CONFIG =
-  'experimental-features = nix-command flakes\nsandbox = false\nsubstituters =\nwarn-dirty = false'
-const haveNix = spawnSync('nix', ['--version'], { encoding: 'utf8' }).status === 0
 
 /** Run nix (or nix-instantiate) and return its stderr; the command is expected to fail. */
 async function nixStderr(argv: string[], cwd: string): Promise<string> {
@@ -60,7 +59,7 @@ describe('parseNixErrors on real Nix output', () => {
   afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
-  const maybe = haveNix ? it : it.skip
+  const maybe = itWith(['nix'])
 
   maybe('an evaluation error at a known line in a host file', async () => {
     const repo = gitRepo(join(dir, 'eval'), {
