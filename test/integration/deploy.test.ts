@@ -282,7 +282,9 @@ describe('deploy', () => {
       ) {
         await new Promise(r => setTimeout(r, 100))
       }
-      const second = await deploy(h, sys.b)
+      // Another system than both the host's and the first deploy's: the second deploy cannot
+      // find its work done ('unchanged'), however far the first has come; it must meet the lock.
+      const second = await deploy(h, sys.broken)
       expect(second.exitCode).toBe(1)
       expect(second.failure).toMatch(/phase lock: another deploy is running on this host/)
       const done = await first
