@@ -221,19 +221,26 @@ export class SshSession {
         check: false,
         logger: opts.logger
       })
-      if (r.exitCode !== 0 || r.timedOut || !fs.existsSync(master.path)) {
-        return r.exitCode === 0 ? { ...r, exitCode: SSH_CONNECTION_FAILED } : r
+      if (r.exitCode !== 0 || r.timedOut) return r
+      // The master answers on its socket (asked a few times: it may still be setting it up).
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const check = await run(
+          ['ssh', '-o', `ControlPath=${master.path}`, '-O', 'check', '--', 'master'],
+          { timeoutMs: 10_000, check: false }
+        )
+        const pid = /pid=(\d+)/.exec(check.stderr + check.stdout)
+        if (check.exitCode === 0 && pid) {
+          master.pid = Number(pid[1])
+          masterPids.add(master.pid)
+          return null
+        }
+        await new Promise(res => setTimeout(res, 100))
       }
-      const check = await run(
-        ['ssh', '-o', `ControlPath=${master.path}`, '-O', 'check', '--', 'master'],
-        { timeoutMs: 10_000, check: false }
-      )
-      const pid = /pid=(\d+)/.exec(check.stderr + check.stdout)
-      if (pid) {
-        master.pid = Number(pid[1])
-        masterPids.add(master.pid)
+      return {
+        ...r,
+        exitCode: SSH_CONNECTION_FAILED,
+        stderr: `${r.stderr}\nthe SSH master connection did not answer on its control socket`
       }
-      return null
     })().finally(() => {
       master.opening = null
     })
