@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, when it is missing: Nix (Debian's nix-bin), OpenSSH's
-# server, git, and the npm packages. Safe to run again; does nothing when all is there.
+# server, git, systemd-nspawn (systemd-container), and the npm packages. Safe to run again; does nothing when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,8 @@ command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 command -v git >/dev/null 2>&1 || missing+=(git)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
+# Simulated hosts that boot systemd (test/harness/systemd-host.ts) run in systemd-nspawn.
+command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
 command -v perl >/dev/null 2>&1 || missing+=(perl)
 command -v tar >/dev/null 2>&1 || missing+=(tar)
 

@@ -11,6 +11,10 @@
  *
  * A small "anchor" process holds each namespace (nsenter target) and watches the test process: if
  * the test process dies without `stop()`, the anchor kills everything in its namespace.
+ *
+ * With `init: 'systemd'` each host instead boots systemd as its PID 1 (systemd-nspawn on an
+ * overlay root; see systemd-host.ts), reached the same way (same SimHost interface, same
+ * addresses, its own /nix), so the same tests run on both kinds.
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
@@ -22,6 +26,7 @@ import { fileURLToPath } from 'node:url'
 import { run } from '../../src/core/process.js'
 import { makeFlakeRepo as makeRepo } from './flake-repo.js'
 import { NIX_CONFIG, nixEnv } from './nix-env.js'
+import { Container, prepareSystemdHost } from './systemd-host.js'
 
 /** test/fixtures/lib: the Nix library that makes NixOS-like hosts. */
 export const FIXTURES_LIB = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/lib')
@@ -42,6 +47,8 @@ export interface ExecOptions {
 
 export interface SimHost {
   name: string
+  /** What runs as the host's PID 1: the simulation's own processes, or systemd. */
+  init: HostInit
   /** The host's loopback address (sshd on port 22, health endpoint on its configured port). */
   address: string
   /** The host's directory on the machine (nix/, run/, root/, etc-nix/, ssh/). */
@@ -52,7 +59,7 @@ export interface SimHost {
   currentSystem(): Promise<string | null>
   /** The store path the system profile (/nix/var/nix/profiles/system) resolves to, or null. */
   profileSystem(): Promise<string | null>
-  /** The simulated boot default (set by `switch` and `boot`), or null. */
+  /** The boot default (the fixture's simulated bootloader entry, set by `switch` and `boot`), or null. */
   bootSystem(): Promise<string | null>
   /** The system profile's generation numbers, ascending. */
   generations(): Promise<number[]>
@@ -98,8 +105,13 @@ export interface Fleet {
   stop(): Promise<void>
 }
 
+/** `none`: hosts are mount namespaces without an init; `systemd`: hosts boot systemd (PID 1). */
+export type HostInit = 'none' | 'systemd'
+
 export interface FleetOptions {
   hosts: string[]
+  /** Default `none`. `systemd` needs systemd-nspawn (Debian's systemd-container). */
+  init?: HostInit
   /** A directory to put the fleet in (must not be under /nix, /run, /root or /etc/nix). Default: a new temp dir. */
   dir?: string
 }
@@ -281,6 +293,7 @@ async function sh(argv: string[], what: string): Promise<string> {
 }
 
 class Host implements SimHost {
+  readonly init: HostInit = 'none'
   anchorPid = 0
   ns = ''
 
@@ -371,6 +384,83 @@ class Host implements SimHost {
 /** Each host's sshd log (inside its namespace; /run/sim survives a simulated reboot). */
 const SSHD_LOG = '/run/sim/sshd.log'
 
+/**
+ * A host that boots systemd: commands enter all of its namespaces through its PID 1; its sshd is
+ * the unit sim-sshd.service; its boot default lives on its disk (/var/lib/sim/boot-system).
+ */
+class SystemdHost implements SimHost {
+  readonly init: HostInit = 'systemd'
+  readonly container: Container
+
+  constructor(
+    readonly name: string,
+    readonly address: string,
+    readonly dir: string
+  ) {
+    this.container = new Container(name, dir)
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const pid = await this.container.initPid()
+    if (!pid) throw new Error(`fleet: host ${this.name} is not running`)
+    const r = await run(['nsenter', '-t', String(pid), '-a', '--wd=/', '--', ...argv], {
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      check: false,
+      env: { ...HOST_ENV, ...(opts.env ?? {}) },
+      input: opts.input,
+      host: this.name
+    })
+    return { code: r.exitCode ?? (r.timedOut ? 124 : 128), stdout: r.stdout, stderr: r.stderr }
+  }
+
+  private async resolved(path: string): Promise<string | null> {
+    const r = await this.exec(['readlink', '-e', path])
+    return r.code === 0 ? r.stdout.trim() : null
+  }
+
+  currentSystem(): Promise<string | null> {
+    return this.resolved('/run/current-system')
+  }
+
+  profileSystem(): Promise<string | null> {
+    return this.resolved('/nix/var/nix/profiles/system')
+  }
+
+  bootSystem(): Promise<string | null> {
+    return this.resolved('/var/lib/sim/boot-system')
+  }
+
+  generations(): Promise<number[]> {
+    return Host.prototype.generations.call(this)
+  }
+
+  sshAlive(): Promise<boolean> {
+    return sshBanner(this.address)
+  }
+
+  async stopSsh(): Promise<void> {
+    await this.exec(['systemctl', 'stop', 'sim-sshd.service'])
+    await waitFor(`sshd on ${this.name} to stop`, 10_000, async () => !(await this.sshAlive()))
+  }
+
+  async startSsh(): Promise<void> {
+    const r = await this.exec(['systemctl', 'start', 'sim-sshd.service'])
+    if (r.code !== 0)
+      throw new Error(`fleet: sshd on ${this.name} did not start: ${r.stderr.trim()}`)
+    await waitFor(`sshd on ${this.name}`, 10_000, () => this.sshAlive())
+  }
+
+  hasPath(storePath: string): Promise<boolean> {
+    return Host.prototype.hasPath.call(this, storePath)
+  }
+
+  /** Its sshd (a unit) logs to the journal. */
+  async sshLogins(): Promise<number> {
+    const r = await this.exec(['journalctl', '--no-pager', '-o', 'cat', '-u', 'sim-sshd.service'])
+    return r.stdout.split('\n').filter(l => l.includes('Accepted publickey')).length
+  }
+}
+
 function randomOctet(min: number, max: number): number {
   return min + Math.floor(Math.random() * (max - min + 1))
 }
@@ -404,7 +494,13 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   // 127.A.B.x: A.B random per fleet, x per host.
   const a = randomOctet(100, 250)
   const b = randomOctet(1, 254)
-  const hosts = names.map((name, i) => new Host(name, `127.${a}.${b}.${i + 10}`, join(dir, name)))
+  const init = opts.init ?? 'none'
+  const hosts = names.map((name, i) => {
+    const address = `127.${a}.${b}.${i + 10}`
+    return init === 'systemd'
+      ? new SystemdHost(name, address, join(dir, name))
+      : new Host(name, address, join(dir, name))
+  })
 
   const privateKeyPath = join(dir, 'client_ed25519')
   const knownHostsPath = join(dir, 'known_hosts')
@@ -478,7 +574,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     async stop(): Promise<void> {
       if (stopped) return
       stopped = true
+      // systemd hosts: the container's PID 1 first (it ends its PID namespace), then the anchor.
+      await Promise.all(hosts.map(h => (h instanceof SystemdHost ? h.container.shutdown() : null)))
       for (const h of hosts) {
+        if (h instanceof SystemdHost) continue
         // The namespace id may not be known if start failed half-way: read it from the anchor.
         const ns = h.ns || (h.anchorPid ? await mountNs(h.anchorPid) : null)
         if (ns && ns !== (await mountNs('self'))) await killNamespace(ns)
@@ -504,7 +603,11 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     const clientPub = (await fs.readFile(privateKeyPath + '.pub', 'utf8')).trim()
     fleet.privateKey = await fs.readFile(privateKeyPath, 'utf8')
 
-    const knownLines = await Promise.all(hosts.map(h => startHost(h, clientPub)))
+    const knownLines = await Promise.all(
+      hosts.map(h =>
+        h instanceof SystemdHost ? startSystemdHost(h, clientPub) : startHost(h, clientPub)
+      )
+    )
     fleet.knownHosts = knownLines.join('\n') + '\n'
     await fs.writeFile(knownHostsPath, fleet.knownHosts, { mode: 0o644 })
     return fleet
@@ -512,6 +615,63 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     await fleet.stop().catch(() => undefined)
     throw err
   }
+}
+
+/** The sshd_config of a simulated host: its own address only, the fleet's client key only. */
+function sshdConfig(h: SimHost, hostKey: string, authorizedKeys: string, pidFile: string): string {
+  return [
+    `# sshd of simulated host ${h.name}`,
+    `ListenAddress ${h.address}`,
+    'Port 22',
+    `HostKey ${hostKey}`,
+    `PidFile ${pidFile}`,
+    `AuthorizedKeysFile ${authorizedKeys}`,
+    'PermitRootLogin prohibit-password',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'UseDNS no',
+    'StrictModes no',
+    'PrintMotd no',
+    'PrintLastLog no',
+    // Deployments open many connections at once (matrix jobs, health checks, nix copy).
+    'MaxStartups 200:30:400',
+    'MaxSessions 100',
+    'Subsystem sftp internal-sftp',
+    // Every accepted login is logged ("Accepted publickey …"), so tests can count them.
+    'LogLevel VERBOSE',
+    ''
+  ].join('\n')
+}
+
+/**
+ * Prepares a systemd host's image and keys, boots it, waits for multi-user.target and its sshd;
+ * returns its known_hosts line.
+ */
+async function startSystemdHost(h: SystemdHost, clientPub: string): Promise<string> {
+  await fs.mkdir(join(h.dir, 'sim'), { recursive: true })
+  const hostKey = join(h.dir, 'sim/ssh_host_ed25519_key')
+  await sh(
+    ['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `root@${h.name}`, '-f', hostKey],
+    `generating ${h.name}'s host key`
+  )
+  await fs.writeFile(join(h.dir, 'sim/authorized_keys'), clientPub + '\n', { mode: 0o600 })
+  // Inside the container, the host's sim/ folder is /etc/sim-host.
+  await prepareSystemdHost(h.dir, h.name, h.address, {
+    nixConf: HOST_NIX_CONF,
+    sshdConfig: sshdConfig(
+      h,
+      '/etc/sim-host/ssh_host_ed25519_key',
+      '/etc/sim-host/authorized_keys',
+      '/run/sim-sshd.pid'
+    )
+  })
+  await h.container.start(process.pid)
+  await h.container.waitBooted()
+  await waitFor(`sshd on ${h.name}`, 30_000, () => h.sshAlive())
+  const pub = (await fs.readFile(hostKey + '.pub', 'utf8')).trim().split(/\s+/)
+  return `${h.address} ${pub[0]} ${pub[1]}`
 }
 
 /** Prepares a host's directories, starts its namespace and sshd; returns its known_hosts line. */
@@ -536,30 +696,7 @@ async function startHost(h: Host, clientPub: string): Promise<string> {
   await fs.writeFile(join(h.dir, 'run/sim/hostname'), h.name + '\n')
   await fs.writeFile(
     join(h.dir, 'run/sim/sshd_config'),
-    [
-      `# sshd of simulated host ${h.name}`,
-      `ListenAddress ${h.address}`,
-      'Port 22',
-      `HostKey ${hostKey}`,
-      'PidFile /run/sshd.pid',
-      `AuthorizedKeysFile ${join(h.dir, 'ssh/authorized_keys')}`,
-      'PermitRootLogin prohibit-password',
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'UseDNS no',
-      'StrictModes no',
-      'PrintMotd no',
-      'PrintLastLog no',
-      // Deployments open many connections at once (matrix jobs, health checks, nix copy).
-      'MaxStartups 200:30:400',
-      'MaxSessions 100',
-      'Subsystem sftp internal-sftp',
-      // Every accepted login is logged ("Accepted publickey …"), so tests can count them.
-      'LogLevel VERBOSE',
-      ''
-    ].join('\n')
+    sshdConfig(h, hostKey, join(h.dir, 'ssh/authorized_keys'), '/run/sshd.pid')
   )
 
   const anchor = spawn(

@@ -16,6 +16,14 @@
  * systemd units where systemd runs (they leave the session's cgroup, as nixos-rebuild does for
  * switch-to-configuration), with the session's PATH (a unit's default PATH lacks
  * /run/current-system/sw/bin, where nix-env lives), or `setsid` detached processes elsewhere.
+ *
+ * Their scripts reach the unit as FILES (watchdog-ID.sh, switch-ID.sh in the root-only state dir),
+ * never inside the unit's command line: systemd expands `${…}` in ExecStart itself before any
+ * shell sees it (systemd 252 turned `${cur#system-}` into an empty string), and a transient unit
+ * whose ExecStart holds a multi-line script fails to load again on every daemon-reload ("Invalid
+ * section header", LoadState error). `systemd-run --expand-environment=no` would need systemd
+ * 254+. The unit's command line is `/bin/sh <file> <args>`: the args are the state dir, the deploy
+ * id, numbers, store paths and fixed words (no `$`, `%` or newline), one line in the unit.
  */
 
 export const STATE_DIR = '/run/nix-deploy'
@@ -129,16 +137,20 @@ echo $? > "$d/rollback-$id.exit"
 /**
  * Arms the watchdog. $1 state dir, $2 id, $3 confirm timeout, $4 previous, $5 mode,
  * $6 activation timeout, $7 the watchdog script, $8 the previous generation's link name.
+ * The script is written to $d/watchdog-$id.sh (root only) and run from there: see the top of
+ * this file for why it must not travel inside the unit.
  */
 export const ARM = `
-d=$1; id=$2; wd=$7
+d=$1; id=$2
 mkdir -p "$d" && chmod 700 "$d" || exit 70
 rm -f "$d/confirm-$id" "$d/deadline-$id" "$d/rollback-$id.log" "$d/rollback-$id.exit"
+wd=$d/watchdog-$id.sh
+(umask 077 && printf '%s\n' "$7" > "$wd.tmp") && mv -f "$wd.tmp" "$wd" || exit 70
 date +%s > "$d/armed-$id"
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-  systemd-run --unit "nix-deploy-watchdog-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" -- /bin/sh -c "$wd" nix-deploy-watchdog "$1" "$2" "$3" "$4" "$5" "$6" "$8" || exit 71
+  systemd-run --unit "nix-deploy-watchdog-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" -- /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" || exit 71
 else
-  setsid /bin/sh -c "$wd" nix-deploy-watchdog "$1" "$2" "$3" "$4" "$5" "$6" "$8" </dev/null >/dev/null 2>&1 &
+  setsid /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" </dev/null >/dev/null 2>&1 &
   echo $! > "$d/watchdog-$id.pid"
 fi
 echo armed
@@ -163,11 +175,13 @@ elif [ "$5" = restore ] || [ "$5" = restore-delete ]; then
   restore_profile "$top" "$7" "\${5#restore-}" || { echo "nix-deploy: could not restore the system profile" >&2; exit 90; }
 fi
 echo "nix-deploy-profile $(readlink ${SYSTEM_PROFILE} 2>/dev/null)"
-job='"$1/bin/switch-to-configuration" "$2" >"$3" 2>&1; rc=$?; date +%s >"$4.end"; echo $rc >"$4.exit"'
+# The detached job, as a file (not inside the unit: see the top of this file).
+job=$d/switch-$id.sh
+(umask 077 && printf '%s\n' '"$1/bin/switch-to-configuration" "$2" >"$3" 2>&1; rc=$?; date +%s >"$4.end"; echo $rc >"$4.exit"' > "$job.tmp") && mv -f "$job.tmp" "$job" || exit 70
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-  systemd-run --unit "nix-deploy-switch-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" --setenv=LOCALE_ARCHIVE="\${LOCALE_ARCHIVE:-}" -- /bin/sh -c "$job" nix-deploy-switch "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" || exit 71
+  systemd-run --unit "nix-deploy-switch-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" --setenv=LOCALE_ARCHIVE="\${LOCALE_ARCHIVE:-}" -- /bin/sh "$job" "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" || exit 71
 else
-  setsid /bin/sh -c "$job" nix-deploy-switch "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" </dev/null >/dev/null 2>&1 &
+  setsid /bin/sh "$job" "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" </dev/null >/dev/null 2>&1 &
 fi
 echo nix-deploy-activation-started
 ` +
@@ -223,7 +237,7 @@ touch "$d/confirm-$id"
 flock -u 7
 if [ -s "$d/watchdog-$id.pid" ]; then kill "$(cat "$d/watchdog-$id.pid")" 2>/dev/null || true; fi
 if [ -d /run/systemd/system ]; then systemctl stop "nix-deploy-watchdog-$id.service" >/dev/null 2>&1 || true; fi
-rm -f "$d/watchdog-$id.pid" "$d/armed-$id" "$d/deadline-$id" "$d/wd-$id.lock"
+rm -f "$d/watchdog-$id.pid" "$d/watchdog-$id.sh" "$d/armed-$id" "$d/deadline-$id" "$d/wd-$id.lock"
 echo confirmed
 `
 
