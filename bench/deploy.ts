@@ -237,7 +237,8 @@ async function main(): Promise<void> {
             'store-path': sys[`run${i}`],
             'ssh-private-key': fleet.privateKey,
             'ssh-known-hosts': fleet.knownHosts,
-            'health-checks': at === 'after the switch' ? '- command: sleep 30' : '- command: "false"',
+            'health-checks':
+              at === 'after the switch' ? '- command: sleep 30' : '- command: "false"',
             'health-timeout': '60',
             'confirm-timeout': '6'
           },
@@ -257,7 +258,9 @@ async function main(): Promise<void> {
         })
         const back = killedAt ? await waitFor(h2, sys.a, Date.now() + 180_000) : null
         if (run.signal !== 'SIGKILL' || !back)
-          console.log(`  (note: the dead-man run ${at} did not go as planned: ${run.failure ?? run.signal})`)
+          console.log(
+            `  (note: the dead-man run ${at} did not go as planned: ${run.failure ?? run.signal})`
+          )
         else deadMan.push({ at, restoreMs: back - killedAt })
       }
     }

@@ -91,7 +91,9 @@ async function main(): Promise<void> {
     session = newSession()
   }
   const logins = async () =>
-    Object.fromEntries(await Promise.all(HOSTS.map(async h => [h, await fleet.host(h).sshLogins()])))
+    Object.fromEntries(
+      await Promise.all(HOSTS.map(async h => [h, await fleet.host(h).sshLogins()]))
+    )
   const remote = (h: SimHost): Remote => ({
     host: h.name,
     target: parseTarget(`root@${h.address}`, 'bench'),

@@ -445,7 +445,9 @@ async function sshLeftAfter(run: ActionRun): Promise<number[]> {
 }
 
 /** The dead-man switch's files on the host: beats received, the last one's time, the deadline. */
-async function heartbeats(h: SimHost): Promise<{ beats: number; lastBeat: number; deadline: number }[]> {
+async function heartbeats(
+  h: SimHost
+): Promise<{ beats: number; lastBeat: number; deadline: number }[]> {
   const r = await h.exec([
     'sh',
     '-c',
@@ -464,13 +466,13 @@ async function heartbeats(h: SimHost): Promise<{ beats: number; lastBeat: number
  * `when` accepts, with health-timeout 60 and confirm-timeout 6; waits for the host's watchdog to
  * finish its rollback (a bounded number of polls) and returns what the host says then.
  */
-async function killWholeStep(
-  h: SimHost,
-  healthChecks: string,
-  when: (line: string) => boolean
-) {
+async function killWholeStep(h: SimHost, healthChecks: string, when: (line: string) => boolean) {
   await fleet.install(h, sys.a)
-  await h.exec(['sh', '-c', 'rm -f /run/nix-deploy/beats-* /run/nix-deploy/deadline-* /run/nix-deploy/rollback-*'])
+  await h.exec([
+    'sh',
+    '-c',
+    'rm -f /run/nix-deploy/beats-* /run/nix-deploy/deadline-* /run/nix-deploy/rollback-*'
+  ])
   const gens = await h.generations()
   const run = await deploy(
     h,
@@ -479,7 +481,9 @@ async function killWholeStep(
     { interrupt: { signal: 'SIGKILL', when, tree: true }, post: false }
   )
   const exitFiles = async () =>
-    (await h.exec(['sh', '-c', 'ls /run/nix-deploy/ | grep -c "^rollback-.*\\.exit$"'])).stdout.trim()
+    (
+      await h.exec(['sh', '-c', 'ls /run/nix-deploy/ | grep -c "^rollback-.*\\.exit$"'])
+    ).stdout.trim()
   // 60 polls of 0.5 s: far less than the 96 s a deadline pushed to health-timeout +
   // confirm-timeout + 30 s (the old extension) would keep the new system.
   let polls = 0
@@ -530,7 +534,10 @@ describe('one SSH connection per host, and a dead-man switch that needs the runn
         h,
         sys.b,
         { 'health-checks': '- command: sleep 20', 'health-timeout': '60' },
-        { interrupt: { signal: 'SIGTERM', when: line => line.includes('web: verify') }, post: false }
+        {
+          interrupt: { signal: 'SIGTERM', when: line => line.includes('web: verify') },
+          post: false
+        }
       )
       expect(run.exitCode).toBe(1)
       expect(await sshLeftAfter(run)).toEqual([])
@@ -542,10 +549,8 @@ describe('one SSH connection per host, and a dead-man switch that needs the runn
     'SIGKILL of the whole step right after the switch: the host restores the exact previous generation one confirm-timeout after the last heartbeat',
     async () => {
       const h = fleet.host('h3')
-      const { run, gens, beatsAtRestore } = await killWholeStep(
-        h,
-        '- command: sleep 20',
-        line => line.includes('web: verify')
+      const { run, gens, beatsAtRestore } = await killWholeStep(h, '- command: sleep 20', line =>
+        line.includes('web: verify')
       )
       expect(run.signal).toBe('SIGKILL')
       expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })

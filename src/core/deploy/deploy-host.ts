@@ -269,7 +269,10 @@ class HostDeploy {
           `${why}; the host did not answer again within ${seconds} s, so whether its watchdog restored ${point.storePath} is unknown`
         )
       }
-      return this.checkRolledBack(failedPhase, `${why}; the host's watchdog restored the previous generation`)
+      return this.checkRolledBack(
+        failedPhase,
+        `${why}; the host's watchdog restored the previous generation`
+      )
     }
     const back = await rollBack(this.ctx, {
       id: this.id,

@@ -54,7 +54,10 @@ export class Heartbeat {
     this.channel?.closeInput()
     const ch = this.channel
     this.channel = null
-    if (ch) void Promise.race([ch.done, new Promise(r => setTimeout(r, 5000).unref())]).then(() => ch.kill())
+    if (ch)
+      void Promise.race([ch.done, new Promise(r => setTimeout(r, 5000).unref())]).then(() =>
+        ch.kill()
+      )
   }
 
   private async tick(): Promise<void> {

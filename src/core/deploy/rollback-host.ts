@@ -95,9 +95,11 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
     async () => ok(resolveTo(opts.to, await ctx.system.generations(), now.value.generation, host)),
     r => `${r.storePath}${r.generation !== null ? ` (generation ${r.generation})` : ''}`
   )
-  if (resolved.kind !== 'ok') return end('failed', { phase: 'resolve', why: describeFailure(resolved) })
+  if (resolved.kind !== 'ok')
+    return end('failed', { phase: 'resolve', why: describeFailure(resolved) })
   const target = resolved.value.storePath
-  const targetLink = resolved.value.generation !== null ? `system-${resolved.value.generation}-link` : ''
+  const targetLink =
+    resolved.value.generation !== null ? `system-${resolved.value.generation}-link` : ''
   result.storePath = target
   if (result.previousStorePath === target) {
     result.generation = result.previousGeneration
@@ -106,7 +108,11 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
 
   let held: HostLock | null = null
   if (!opts.locked) {
-    const l = await lock(ctx, opts.holder, opts.activationTimeoutSeconds + opts.healthTimeoutSeconds + 600)
+    const l = await lock(
+      ctx,
+      opts.holder,
+      opts.activationTimeoutSeconds + opts.healthTimeoutSeconds + 600
+    )
     if (l.kind !== 'ok') return end('failed', { phase: 'lock', why: describeFailure(l) })
     held = l.value
   }
@@ -121,7 +127,9 @@ export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResul
       onLine: line => opts.logger.info(`${host}: ${line}`)
     })
     // Exit code 4 (a unit failed) still activated the system: the health checks judge it.
-    const activeNow = activated.kind === 'ok' || (activated.kind === 'activation-failed' && activated.exitCode === 4)
+    const activeNow =
+      activated.kind === 'ok' ||
+      (activated.kind === 'activation-failed' && activated.exitCode === 4)
     if (!activeNow) {
       const after = await readNow()
       return end('failed', {

@@ -45,7 +45,10 @@ export async function activateSystem(
     ctx.logger.warning(
       `${ctx.remote.host}: the SSH connection dropped during activation; reconnecting to follow it.`
     )
-    r = { ...(await followActivation(ctx.system, a.id, a.timeoutSeconds)), profileLink: r.profileLink }
+    r = {
+      ...(await followActivation(ctx.system, a.id, a.timeoutSeconds)),
+      profileLink: r.profileLink
+    }
   }
   const report = parseActivationOutput(r.output || lines.join('\n'))
   onReport?.(report)

@@ -49,6 +49,7 @@ export function arm(
       }
       return ok(heartbeat)
     },
-    () => `heartbeat every ${beatInterval(opts.confirmSeconds)} s, confirm-timeout ${opts.confirmSeconds} s`
+    () =>
+      `heartbeat every ${beatInterval(opts.confirmSeconds)} s, confirm-timeout ${opts.confirmSeconds} s`
   )
 }

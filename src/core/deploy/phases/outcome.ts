@@ -50,7 +50,8 @@ export function describeFailure(f: Failure): string {
   switch (f.kind) {
     case 'activation-failed': {
       const head = `switch-to-configuration ${f.action}`
-      if (f.timedOut) return `activation failed: ${head} was still running after the activation-timeout`
+      if (f.timedOut)
+        return `activation failed: ${head} was still running after the activation-timeout`
       return f.exitCode === 4
         ? `activation failed: ${head} exited with code 4 (units failed: ${f.units.join(', ') || 'see the log'})`
         : `activation failed: ${head} exited with code ${f.exitCode}`

@@ -114,8 +114,7 @@ export function bootPrevious(
         expected: opts.point.storePath,
         waitSeconds: opts.activationSeconds
       })
-      if (back.kind === 'not-back')
-        return { kind: 'not-back', seconds: back.seconds }
+      if (back.kind === 'not-back') return { kind: 'not-back', seconds: back.seconds }
       return back
     },
     p => `booted ${p.current}`

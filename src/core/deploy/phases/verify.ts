@@ -6,7 +6,13 @@
 import { runHealthChecks, type HealthResult } from '../../health.js'
 import type { HealthCheck } from '../../health-config.js'
 import type { Logger } from '../../log.js'
-import { describeSshError, remoteRun, SSH_CONNECTION_FAILED, type Remote, type SshSession } from '../../ssh.js'
+import {
+  describeSshError,
+  remoteRun,
+  SSH_CONNECTION_FAILED,
+  type Remote,
+  type SshSession
+} from '../../ssh.js'
 import { targetAddress } from '../../target.js'
 import type { Heartbeat } from '../heartbeat.js'
 import { ok, phase, type HostContext, type Outcome } from './outcome.js'
