@@ -259,7 +259,8 @@ class HostDeploy {
         id: this.id,
         point,
         confirmSeconds: o.confirmTimeoutSeconds,
-        activationSeconds: o.activationTimeoutSeconds
+        activationSeconds: o.activationTimeoutSeconds,
+        because: failure.kind
       })
       if (restored.kind !== 'ok') {
         const seconds = restored.kind === 'not-back' ? restored.seconds : 0

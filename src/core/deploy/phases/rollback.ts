@@ -61,11 +61,20 @@ export function rollBack(
 /** Waits for the host's own watchdog to restore the rollback point. */
 export function awaitWatchdog(
   ctx: HostContext,
-  opts: { id: string; point: RollbackPoint; confirmSeconds: number; activationSeconds: number }
+  opts: {
+    id: string
+    point: RollbackPoint
+    confirmSeconds: number
+    activationSeconds: number
+    /** Why the host restores itself: the connection was lost, or its watchdog fired already. */
+    because: 'connection-lost' | 'watchdog-fired'
+  }
 ): Promise<Outcome<Probe>> {
   const waitSeconds = opts.confirmSeconds + opts.activationSeconds + 60
   ctx.logger.warning(
-    `${ctx.remote.host}: the host's watchdog restores ${opts.point.storePath} ${opts.confirmSeconds} s after the last heartbeat. Waiting for it.`
+    opts.because === 'connection-lost'
+      ? `${ctx.remote.host}: lost the connection; the host's watchdog restores ${opts.point.storePath} ${opts.confirmSeconds} s after the last heartbeat. Waiting for it.`
+      : `${ctx.remote.host}: the host's watchdog fired; it restores ${opts.point.storePath}. Waiting for it.`
   )
   return phase(
     ctx,
