@@ -4,6 +4,7 @@
 # a fresh clone of the commit under test (HEAD).
 #
 #   bash scripts/fresh-machine-check.sh [args for `npm test`]   (as root; default: the deploy tests)
+#   NDA_FRESH_COMMIT=<rev> bash scripts/fresh-machine-check.sh   (another commit than HEAD)
 #
 # The emulated machine is this machine's root seen through an overlay (a tmpfs above, `/` below), in
 # a private mount and PID namespace, entered with pivot_root. In it:
@@ -37,8 +38,8 @@ if [ -z "${NDA_FRESH_STAGE:-}" ]; then
     done
     sha256sum /etc/group /etc/gshadow /etc/passwd /etc/shadow 2>&1
   }
-  commit=$(git rev-parse HEAD)
-  if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
+  commit=$(git rev-parse --verify "${NDA_FRESH_COMMIT:-HEAD}^{commit}")
+  if [ -z "${NDA_FRESH_COMMIT:-}" ] && [ -n "$(git status --porcelain --untracked-files=no)" ]; then
     say "note: the work tree has uncommitted changes; the check runs the commit $commit only."
   fi
   before=$(machine_state)

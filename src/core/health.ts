@@ -80,7 +80,17 @@ export interface HealthOptions {
   attemptTimeoutMs?: number
   /** Aborting stops every check early (the deploy was cancelled). */
   signal?: AbortSignal
+  /** The time and the pause between attempts (default: the real ones); tests count with their own. */
+  clock?: HealthClock
 }
+
+/** What the retry loop reads the time from, and how it pauses between attempts. */
+export interface HealthClock {
+  now(): number
+  sleep(ms: number, signal?: AbortSignal): Promise<void>
+}
+
+const REAL_CLOCK: HealthClock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, signal) }
 
 export interface CheckOutcome {
   /** The check's label (describeCheck). */
@@ -116,7 +126,8 @@ export async function runHealthChecks(
   ctx: HealthContext,
   opts: HealthOptions
 ): Promise<HealthResult> {
-  const started = Date.now()
+  const clock = opts.clock ?? REAL_CLOCK
+  const started = clock.now()
   const intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS
   const attemptTimeoutMs = opts.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS
   const where = { host: ctx.host, phase: 'health' }
@@ -139,12 +150,13 @@ export async function runHealthChecks(
         deadline,
         intervalMs,
         attemptTimeoutMs: check.timeout !== undefined ? check.timeout * 1000 : attemptTimeoutMs,
-        signal: opts.signal
+        signal: opts.signal,
+        clock
       })
     )
   )
   const failed = outcomes.find(o => !o.ok)
-  const result: HealthResult = { ok: !failed, outcomes, durationMs: Date.now() - started }
+  const result: HealthResult = { ok: !failed, outcomes, durationMs: clock.now() - started }
   if (failed) {
     const tries = failed.attempts === 1 ? '1 attempt' : `${failed.attempts} attempts`
     result.failure = `${failed.check}: ${failed.detail} (${tries} in ${seconds(failed.durationMs)} s)`
@@ -157,6 +169,7 @@ interface LoopOptions {
   intervalMs: number
   attemptTimeoutMs: number
   signal?: AbortSignal
+  clock: HealthClock
 }
 
 /** One check's retry loop. */
@@ -166,7 +179,7 @@ async function runOneCheck(
   o: LoopOptions
 ): Promise<CheckOutcome> {
   const label = describeCheck(check)
-  const started = Date.now()
+  const started = o.clock.now()
   let attempts = 0
   let detail = ''
   let lastLog = -Infinity
@@ -175,7 +188,7 @@ async function runOneCheck(
     ok,
     attempts,
     detail,
-    durationMs: Date.now() - started
+    durationMs: o.clock.now() - started
   })
   const cancelled = () => {
     detail = detail ? `cancelled (last seen: ${detail})` : 'cancelled'
@@ -184,7 +197,7 @@ async function runOneCheck(
 
   for (;;) {
     if (o.signal?.aborted) return cancelled()
-    const remaining = o.deadline - Date.now()
+    const remaining = o.deadline - o.clock.now()
     if (attempts > 0 && remaining <= 0) break
     attempts++
     // Near the deadline the attempt gets the time left, but at least MIN_ATTEMPT_MS.
@@ -198,22 +211,24 @@ async function runOneCheck(
       detail = seen.detail
       ctx.logger?.info(
         `${ctx.host}: ${label} passed` +
-          (attempts > 1 ? ` (attempt ${attempts}, after ${seconds(Date.now() - started)} s)` : '')
+          (attempts > 1
+            ? ` (attempt ${attempts}, after ${seconds(o.clock.now() - started)} s)`
+            : '')
       )
       return outcome(true)
     }
     detail = seen.detail
-    const left = o.deadline - Date.now()
+    const left = o.deadline - o.clock.now()
     if (left <= 0) break
-    if (Date.now() - lastLog >= LOG_EVERY_MS) {
-      lastLog = Date.now()
+    if (o.clock.now() - lastLog >= LOG_EVERY_MS) {
+      lastLog = o.clock.now()
       ctx.logger?.info(
         `${ctx.host}: ${label}: ${detail}, retrying (attempt ${attempts}, ${Math.ceil(left / 1000)} s left)`
       )
     } else {
       ctx.logger?.debug(`${ctx.host}: ${label}: ${detail} (attempt ${attempts})`)
     }
-    await sleep(Math.min(o.intervalMs, left), o.signal)
+    await o.clock.sleep(Math.min(o.intervalMs, left), o.signal)
   }
   return outcome(false)
 }

@@ -7,8 +7,11 @@
  * The flake reads three files: hosts.json (name -> address and tags, written once the fleet has
  * its random addresses), gen.json (a counter: each scenario deploys new systems) and bad.json (the
  * hosts whose new system answers its health endpoint with 500).
+ *
+ * Every scenario starts from a fleet of its own: six new hosts, each with generation 0 of its
+ * system installed (profile generation 1), so no scenario depends on what an earlier one left.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { runAction, type ActionRun } from '../harness/action-runner.js'
 import {
   buildToplevel,
@@ -115,6 +118,19 @@ function statuses(run: ActionRun): Record<string, string> {
 }
 
 beforeAll(async () => {
+  repo = await makeFlakeRepo({
+    'flake.nix': FLAKE,
+    'hosts.json': '{}',
+    'gen.json': '0',
+    'bad.json': '[]'
+  })
+}, T)
+
+afterAll(async () => {
+  await repo?.remove()
+})
+
+beforeEach(async () => {
   fleet = await startFleet({ hosts: ALL })
   const hosts = Object.fromEntries(
     fleet.hosts.map(h => [
@@ -122,19 +138,25 @@ beforeAll(async () => {
       { address: h.address, tags: ['prod', WEB.includes(h.name) ? 'web' : 'db'] }
     ])
   )
-  repo = await makeFlakeRepo({
-    'flake.nix': FLAKE,
-    'hosts.json': JSON.stringify(hosts, null, 2),
-    'gen.json': '0',
-    'bad.json': '[]'
-  })
+  generation = 0
+  await repo.commit(
+    { 'hosts.json': JSON.stringify(hosts, null, 2), 'gen.json': '0', 'bad.json': '[]' },
+    'a new fleet'
+  )
   // Generation 0 everywhere: what there is to come back to.
   for (const h of fleet.hosts) await fleet.install(h, await buildToplevel(repo.path, h.name))
+  for (const h of fleet.hosts) {
+    const s = await state(h)
+    expect({ name: h.name, generations: s.generations, same: s.current === s.profile }).toEqual({
+      name: h.name,
+      generations: [1],
+      same: true
+    })
+  }
 }, T)
 
-afterAll(async () => {
+afterEach(async () => {
   await fleet?.stop()
-  await repo?.remove()
 })
 
 describe('deploy to a fleet', () => {
@@ -163,7 +185,7 @@ describe('deploy to a fleet', () => {
         expect(r['previous-store-path']).toBe(before[name].current)
         expect(now.current).toBe(r['store-path'])
         expect(now.profile).toBe(r['store-path'])
-        expect(now.generations.length).toBe(before[name].generations.length + 1)
+        expect(now.generations).toEqual([1, 2])
         expect(run.summary).toMatch(new RegExp(`\\| \`${name}\` \\| ✅ deployed \\|`))
       }
       // One system per host (its name is in it), so no two hosts got the same store path.

@@ -15,6 +15,7 @@ import {
   runHealthChecks,
   TCP_PROBE_SCRIPT,
   TCP_DEFAULT_HOST,
+  type HealthClock,
   type HealthContext,
   type HostCommandResult
 } from '../../src/core/health.js'
@@ -25,6 +26,42 @@ import { secrets } from '../../src/core/secrets.js'
 
 // Unref'd: a fake still sleeping after its test (an aborted attempt) does not hold jest open.
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms).unref())
+
+/**
+ * A clock for runHealthChecks in which time moves only when every waiter waits: each `sleep` (the
+ * loop's pauses, and a fake host's hung attempts through `sleep` too) wakes in order of its wake-up
+ * time, and the clock jumps there. The pauses the loop took are recorded.
+ */
+function countingClock(): HealthClock & { pauses: number[]; wait(ms: number): Promise<void> } {
+  let t = 0
+  const pauses: number[] = []
+  const waiting: { at: number; wake: () => void }[] = []
+  const wait = (ms: number) =>
+    new Promise<void>(wake => {
+      waiting.push({ at: t + ms, wake })
+      setImmediate(() => {
+        if (waiting.length === 0) return
+        waiting.sort((x, y) => x.at - y.at)
+        const next = waiting.shift() as { at: number; wake: () => void }
+        t = Math.max(t, next.at)
+        next.wake()
+      })
+    })
+  return {
+    pauses,
+    wait,
+    now: () => t,
+    sleep: async ms => {
+      pauses.push(ms)
+      await wait(ms)
+    }
+  }
+}
+
+/** Waits (polling, up to 10 s) until `done()` holds. */
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await sleep(50)
+}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -162,37 +199,40 @@ describe('http checks (from the runner)', () => {
 
   it('fails with the last status when it never passes, and stops at the deadline', async () => {
     const s = await serve((_n, _req, res) => res.writeHead(500).end('broken'))
-    const timeoutMs = 1500
-    const t0 = Date.now()
+    // A clock of its own: time moves only by the pauses between attempts, so the attempts that fit
+    // before the deadline are counted exactly, whatever the machine's load.
+    const clock = countingClock()
     const r = await runHealthChecks(
       checks(`- http: ${s.url}/health`),
       fakeHost(() => ({})),
-      {
-        timeoutMs,
-        intervalMs: 200,
-        attemptTimeoutMs: 1000
-      }
+      { timeoutMs: 1500, intervalMs: 200, attemptTimeoutMs: 1000, clock }
     )
-    const elapsed = Date.now() - t0
     expect(r.ok).toBe(false)
     expect(r.outcomes[0].detail).toBe('answered 500')
-    expect(r.outcomes[0].attempts).toBeGreaterThanOrEqual(4)
+    // Attempts at 0, 200, …, 1400 ms; then a pause of the 100 ms left, and no attempt at the deadline.
+    expect(r.outcomes[0].attempts).toBe(8)
     expect(r.outcomes[0].attempts).toBe(s.requests.length)
+    expect(clock.pauses).toEqual([200, 200, 200, 200, 200, 200, 200, 100])
+    // It kept trying until the deadline, and not a moment past it.
+    expect(clock.now()).toBe(1500)
     expect(r.failure).toMatch(
       new RegExp(
-        `^http ${s.url.replace(/\./g, '\\.')}/health: answered 500 \\(\\d+ attempts in \\d+ s\\)$`
+        `^http ${s.url.replace(/\./g, '\\.')}/health: answered 500 \\(8 attempts in \\d+ s\\)$`
       )
     )
-    // It kept trying until the deadline, and returned within timeout + interval + attempt timeout.
-    expect(elapsed).toBeGreaterThanOrEqual(timeoutMs - 250)
-    expect(elapsed).toBeLessThan(timeoutMs + 200 + 1000 + 500)
   })
 
   it('times out an endpoint that answers too slowly', async () => {
-    const s = await serve((_n, _req, res) => {
-      setTimeout(() => res.writeHead(200).end('ok'), 3000).unref()
+    let abandoned = 0
+    const s = await serve((_n, req, res) => {
+      // The answer would come after 3 s; count the requests the client gave up on before that.
+      const timer = setTimeout(() => res.writeHead(200).end('ok'), 3000)
+      timer.unref()
+      req.socket.once('close', () => {
+        if (!res.headersSent) abandoned++
+        clearTimeout(timer)
+      })
     })
-    const t0 = Date.now()
     const r = await runHealthChecks(
       checks(`- http: ${s.url}/health\n  timeout: 1`),
       fakeHost(() => ({})),
@@ -200,7 +240,13 @@ describe('http checks (from the runner)', () => {
     )
     expect(r.ok).toBe(false)
     expect(r.outcomes[0].detail).toBe('timed out after 1 s')
-    expect(Date.now() - t0).toBeLessThan(1500 + 100 + 1000 + 500)
+    // Each attempt was cut at the check's own 1 s (not the 30 s attempt timeout, not the 3 s
+    // answer): every request was abandoned unanswered, and a 1.5 s deadline leaves room for at
+    // most two attempts of at least 1 s each.
+    await waitUntil(() => abandoned === s.requests.length)
+    expect(abandoned).toBe(r.outcomes[0].attempts)
+    expect(r.outcomes[0].attempts).toBeGreaterThanOrEqual(1)
+    expect(r.outcomes[0].attempts).toBeLessThanOrEqual(2)
   })
 
   it('reports a refused connection', async () => {
@@ -610,27 +656,32 @@ describe('the runner as a whole', () => {
   it('runs checks in parallel and does not re-run one that passed', async () => {
     let slowCalls = 0
     let flakyCalls = 0
+    let running = 0
+    let mostAtOnce = 0
+    const attempt = async (ok: boolean) => {
+      running++
+      mostAtOnce = Math.max(mostAtOnce, running)
+      await sleep(700)
+      running--
+      return { exitCode: ok ? 0 : 1 }
+    }
     const ctx = fakeHost(async argv => {
       if (argv[2] === 'slow') {
         slowCalls++
-        await sleep(700)
-        return { exitCode: 0 }
+        return attempt(true)
       }
       flakyCalls++
-      await sleep(700)
-      return { exitCode: flakyCalls >= 3 ? 0 : 1 }
+      return attempt(flakyCalls >= 3)
     })
-    const t0 = Date.now()
     const r = await runHealthChecks(checks('- command: slow\n- command: flaky'), ctx, {
       timeoutMs: 10_000,
       intervalMs: 50
     })
-    const elapsed = Date.now() - t0
     expect(r.ok).toBe(true)
     expect(slowCalls).toBe(1)
     expect(flakyCalls).toBe(3)
-    // In sequence it would take 4 × 700 ms; in parallel the flaky check's 3 attempts set the pace.
-    expect(elapsed).toBeLessThan(4 * 700)
+    // In parallel: the slow check's attempt and the flaky check's first one ran at the same time.
+    expect(mostAtOnce).toBe(2)
     expect(r.outcomes.map(o => o.attempts)).toEqual([1, 3])
   })
 
@@ -668,21 +719,27 @@ describe('the runner as a whole', () => {
   })
 
   it('respects the deadline even when attempts hang until their own timeout', async () => {
+    const clock = countingClock()
+    const hung: number[] = []
     const ctx = fakeHost(async (_argv, _n, timeoutMs) => {
-      await sleep(timeoutMs)
+      hung.push(timeoutMs)
+      await clock.wait(timeoutMs)
       return { exitCode: null, timedOut: true }
     })
-    const t0 = Date.now()
     const r = await runHealthChecks(checks('- command: hang\n- tcp: 1'), ctx, {
       timeoutMs: 2500,
       intervalMs: 300,
-      attemptTimeoutMs: 1000
+      attemptTimeoutMs: 1000,
+      clock
     })
-    const elapsed = Date.now() - t0
     expect(r.ok).toBe(false)
     expect(r.outcomes[0].detail).toBe('timed out after 1 s')
-    expect(elapsed).toBeGreaterThanOrEqual(2400)
-    expect(elapsed).toBeLessThan(2500 + 300 + 1000 + 500)
+    // Each check: an attempt hung for its 1 s (to 1000 ms), a 300 ms pause, another 1 s attempt
+    // (to 2300 ms), then a pause of the 200 ms left, and no third attempt at the deadline.
+    expect(r.outcomes.map(o => o.attempts)).toEqual([2, 2])
+    expect(hung).toEqual([1000, 1000, 1000, 1000])
+    expect(clock.pauses).toEqual([300, 300, 200, 200])
+    expect(clock.now()).toBe(2500)
   })
 
   it('logs at most one progress line per check per 10 s', async () => {
@@ -703,18 +760,21 @@ describe('the runner as a whole', () => {
   it('stops early when the signal aborts', async () => {
     const controller = new AbortController()
     const s = await serve((_n, _req, res) => res.writeHead(503).end())
+    let slowDone = 0
     const ctx = fakeHost(async () => {
       await sleep(5000)
+      slowDone++
       return { exitCode: 0 }
     })
     setTimeout(() => controller.abort(), 400)
-    const t0 = Date.now()
     const r = await runHealthChecks(checks(`- http: ${s.url}/\n- command: slow`), ctx, {
       timeoutMs: 60_000,
       intervalMs: 100,
       signal: controller.signal
     })
-    expect(Date.now() - t0).toBeLessThan(1500)
+    // It returned without waiting for the 5 s command, and the command was started once.
+    expect(slowDone).toBe(0)
+    expect(ctx.calls).toHaveLength(1)
     expect(r.ok).toBe(false)
     expect(r.outcomes.map(o => o.detail)).toEqual([
       'cancelled (last seen: answered 503)',

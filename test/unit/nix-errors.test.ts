@@ -9,7 +9,6 @@ import { parseNixErrors, toRepoPath } from '../../src/core/nix-errors.js'
 import { NIX_CONFIG } from '../harness/nix-env.js'
 import { itWith } from '../harness/requires.js'
 
-
 /** Run nix (or nix-instantiate) and return its stderr; the command is expected to fail. */
 async function nixStderr(argv: string[], cwd: string): Promise<string> {
   const result = await run(argv, { cwd, timeoutMs: 60_000, check: false, env: { NIX_CONFIG } })
