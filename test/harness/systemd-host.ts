@@ -78,14 +78,31 @@ echo $$ > "$h/anchor.pid.tmp" && mv "$h/anchor.pid.tmp" "$h/anchor.pid"
   touch "$h/stop"
   i=$(cat "$h/init.pid" 2>/dev/null) && [ -n "$i" ] && kill -9 "$i" 2>/dev/null
 ) &
+# A cgroup of its own for each container (in every hierarchy where systemd tracks units): without
+# it, every container's systemd would manage one shared tree, and "systemctl stop x.service" in
+# one host would kill x.service's processes in every other host (of any fleet). Writing 0 to
+# cgroup.procs moves the writing process (this subshell, then nspawn, which it becomes).
+cg=nix-deploy-sim-$uuid
+cgroups=
+for hier in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
+  [ -e "$hier/cgroup.procs" ] && cgroups="$cgroups $hier/$cg"
+done
+drop_cgroups() {
+  for c in $cgroups; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done
+}
 boots=0
 while [ ! -e "$h/stop" ]; do
   rm -f "$h/init.pid"
   boots=$((boots + 1))
-  systemd-nspawn --quiet --keep-unit --register=no --link-journal=no --console=passive \\
+  drop_cgroups
+  (
+    for c in $cgroups; do
+      mkdir -p "$c" && echo 0 > "$c/cgroup.procs" || { echo "nix-deploy-sim: no cgroup of its own ($c)"; exit 1; }
+    done
+    exec systemd-nspawn --quiet --keep-unit --register=no --link-journal=no --console=passive \\
     --uuid="$uuid" --directory="$R" --boot \\
-    --bind="$h/nix:/nix" --bind="$h/home:/root" --bind="$h/sim:/etc/sim-host" \\
-    >>"$h/nspawn.log" 2>&1 &
+    --bind="$h/nix:/nix" --bind="$h/home:/root" --bind="$h/sim:/etc/sim-host"
+  ) >>"$h/nspawn.log" 2>&1 &
   np=$!
   # The container's PID 1: nspawn's child in a PID namespace of its own.
   me=$(readlink /proc/$$/ns/pid)
@@ -106,6 +123,7 @@ while [ ! -e "$h/stop" ]; do
 done
 touch "$h/stop"
 rm -f "$h/init.pid"
+drop_cgroups
 me=$(readlink /proc/$$/ns/mnt)
 for p in /proc/[0-9]*; do
   pid=\${p#/proc/}

@@ -157,6 +157,33 @@ describe('hosts that boot systemd', () => {
   })
 })
 
+describe('hosts that boot systemd are apart', () => {
+  it('stopping a unit on one host leaves the same unit of another host running', async () => {
+    const [s1, s2] = [fleet.host('s1'), fleet.host('s2')]
+    await fleet.install(s2, sys.a)
+    expect(await out(s2, ['systemctl', 'is-active', 'sim-health.service'])).toBe('active')
+    const before = await out(s2, [
+      'systemctl',
+      'show',
+      '-p',
+      'MainPID',
+      '--value',
+      'sim-health.service'
+    ])
+    expect((await s1.exec(['systemctl', 'stop', 'sim-health.service'])).code).toBe(0)
+    try {
+      expect(await out(s1, ['systemctl', 'is-active', 'sim-health.service'])).toBe('inactive')
+      expect(await out(s2, ['systemctl', 'is-active', 'sim-health.service'])).toBe('active')
+      expect(
+        await out(s2, ['systemctl', 'show', '-p', 'MainPID', '--value', 'sim-health.service'])
+      ).toBe(before)
+    } finally {
+      await s1.exec(['systemctl', 'start', 'sim-health.service'])
+    }
+    expect(await out(s1, ['systemctl', 'is-active', 'sim-health.service'])).toBe('active')
+  })
+})
+
 describe('deploy to hosts that boot systemd', () => {
   it(
     'deploys a healthy system: the activation and the watchdog run as transient units',
@@ -382,8 +409,21 @@ describe('the life of hosts that boot systemd', () => {
     async () => {
       const inits = fleet.hosts.map(h => Number(fs.readFileSync(join(h.dir, 'init.pid'), 'utf8')))
       for (const pid of inits) expect(await processRunning(pid)).toBe(true)
+      // Each container's cgroup of its own (name=systemd hierarchy), e.g. /nix-deploy-sim-<uuid>.
+      const cgroups = inits.map(pid => {
+        const line = fs
+          .readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+          .split('\n')
+          .find(l => /^\d+:name=systemd:/.test(l) || l.startsWith('0::'))
+        return `/${(line ?? '').split(':')[2].split('/')[1]}`
+      })
+      expect(new Set(cgroups).size).toBe(inits.length)
+      for (const cg of cgroups) expect(cg).toMatch(/^\/nix-deploy-sim-[0-9a-f]{32}$/)
       await fleet.stop()
       for (const pid of inits) expect(await processRunning(pid)).toBe(false)
+      for (const cg of cgroups)
+        for (const hier of ['systemd', 'unified', ''])
+          expect(fs.existsSync(`/sys/fs/cgroup/${hier}${cg}`.replace('//', '/'))).toBe(false)
       expect(fs.existsSync(fleet.dir)).toBe(false)
       for (const h of fleet.hosts) expect(await h.sshAlive()).toBe(false)
     },
