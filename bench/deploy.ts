@@ -9,7 +9,13 @@
  * 3. the runner-initiated rollback: from the failing health verdict to the previous generation
  *    active on the host (polled from inside the host), and the rollback phase;
  * 4. a lost connection (a generation that stops sshd): from the switch to the host restored by its
- *    own watchdog (polled), with confirm-timeout as given.
+ *    own watchdog (polled), with confirm-timeout as given;
+ * 5. SSH logins per deploy (each deploy has a session of its own, as an action run has), counted
+ *    in the host's sshd log;
+ * 6. the dead-man switch: the deploy action (the committed bundle, as the runner runs it) with
+ *    health-timeout 60 and confirm-timeout 6, the whole step SIGKILLed right after the switch and
+ *    during the health checks; from the kill to the previous generation active again (polled from
+ *    inside the host). The promise: within confirm-timeout + 3 s, whatever health-timeout is.
  * Writes the figures to .bench/deploy.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -21,6 +27,7 @@ import { parseHealthChecks } from '../src/core/health-config.js'
 import { MemoryLogger } from '../src/core/log.js'
 import { SshSession, type Remote } from '../src/core/ssh.js'
 import { parseTarget } from '../src/core/target.js'
+import { runAction } from '../test/harness/action-runner.js'
 import { buildToplevel, makeFlakeRepo, startFleet, type SimHost } from '../test/harness/fleet.js'
 
 const args = process.argv.slice(2)
@@ -85,24 +92,43 @@ async function main(): Promise<void> {
   for (const name of ['a', 'unhealthy', 'nossh']) sys[name] = await buildToplevel(repo.path, name)
   for (let i = 0; i < RUNS; i++) sys[`run${i}`] = await buildToplevel(repo.path, `run${i}`)
   const fleet = await startFleet({ hosts: ['h1', 'h2'] })
-  const session = SshSession.create(
-    {
-      privateKey: fleet.privateKey,
-      knownHosts: fleet.knownHosts,
-      acceptNewHostKeys: false,
-      extraOptions: [],
-      sudo: 'auto',
-      connectTimeout: 15,
-      allowUserKnownHosts: false
-    },
-    tmpdir()
-  )
+  const newSession = () =>
+    SshSession.create(
+      {
+        privateKey: fleet.privateKey,
+        knownHosts: fleet.knownHosts,
+        acceptNewHostKeys: false,
+        extraOptions: [],
+        sudo: 'auto',
+        connectTimeout: 15,
+        allowUserKnownHosts: false
+      },
+      tmpdir()
+    )
+  const loginsPerDeploy: number[] = []
   const remote = (h: SimHost): Remote => ({
     host: 'web',
     target: parseTarget(`root@${h.address}`, 'bench'),
     hostOptions: []
   })
-  const deploy = (h: SimHost, storePath: string, extra: Partial<DeployHostOptions> = {}) =>
+  /** One deploy with an SSH session of its own (closed at its end), its logins counted. */
+  const deploy = async (h: SimHost, storePath: string, extra: Partial<DeployHostOptions> = {}) => {
+    const session = newSession()
+    const before = await h.sshLogins()
+    try {
+      return await deployWith(session, h, storePath, extra)
+    } finally {
+      await session.close()
+      session.dispose()
+      loginsPerDeploy.push((await h.sshLogins()) - before)
+    }
+  }
+  const deployWith = (
+    session: SshSession,
+    h: SimHost,
+    storePath: string,
+    extra: Partial<DeployHostOptions> = {}
+  ) =>
     deployHost({
       session,
       remote: remote(h),
@@ -196,6 +222,49 @@ async function main(): Promise<void> {
       if (!(await h2.sshAlive())) await h2.startSsh()
     }
 
+    // 6. The dead-man switch: the whole step killed; from the kill to the previous system active.
+    const deadMan: { at: string; restoreMs: number }[] = []
+    for (const at of ['after the switch', 'during the health checks'] as const) {
+      for (let i = 0; i < Math.min(RUNS, 2); i++) {
+        await fleet.install(h2, sys.a)
+        let killedAt = 0
+        const run = await runAction({
+          action: '.',
+          workspace: repo.path,
+          inputs: {
+            host: 'web',
+            target: `root@${h2.address}`,
+            'store-path': sys[`run${i}`],
+            'ssh-private-key': fleet.privateKey,
+            'ssh-known-hosts': fleet.knownHosts,
+            'health-checks':
+              at === 'after the switch' ? '- command: sleep 30' : '- command: "false"',
+            'health-timeout': '60',
+            'confirm-timeout': '6'
+          },
+          post: false,
+          interrupt: {
+            signal: 'SIGKILL',
+            tree: true,
+            when: line => {
+              const hit =
+                at === 'after the switch'
+                  ? line.includes('web: verify')
+                  : /web: .*retrying \(attempt/.test(line)
+              if (hit) killedAt = Date.now()
+              return hit
+            }
+          }
+        })
+        const back = killedAt ? await waitFor(h2, sys.a, Date.now() + 180_000) : null
+        if (run.signal !== 'SIGKILL' || !back)
+          console.log(
+            `  (note: the dead-man run ${at} did not go as planned: ${run.failure ?? run.signal})`
+          )
+        else deadMan.push({ at, restoreMs: back - killedAt })
+      }
+    }
+
     const phases: Partial<Record<PhaseName, number>> = {}
     for (const name of [
       'probe',
@@ -233,6 +302,21 @@ async function main(): Promise<void> {
         switchToDeployReturnedMedianMs: median(watchdogs.map(w => w.deployReturnedMs)),
         samples: watchdogs
       },
+      sshLoginsPerDeploy: {
+        max: Math.max(...loginsPerDeploy),
+        samples: loginsPerDeploy
+      },
+      deadManSwitch: {
+        healthTimeoutSeconds: 60,
+        confirmTimeoutSeconds: 6,
+        killToRestoredAfterSwitchMedianMs: median(
+          deadMan.filter(d => d.at === 'after the switch').map(d => d.restoreMs)
+        ),
+        killToRestoredDuringHealthChecksMedianMs: median(
+          deadMan.filter(d => d.at === 'during the health checks').map(d => d.restoreMs)
+        ),
+        samples: deadMan
+      },
       benchSeconds: Math.round((Date.now() - t0) / 1000)
     }
 
@@ -259,12 +343,23 @@ async function main(): Promise<void> {
     console.log(
       `    switch -> deploy returned (it waits and re-checks)              ${sec(figures.watchdogRestore.switchToDeployReturnedMedianMs)}`
     )
+    console.log(
+      `  SSH logins per deploy (sshd log)  max ${figures.sshLoginsPerDeploy.max}  (${loginsPerDeploy.join(' ')})`
+    )
+    console.log(
+      `  runner SIGKILLed, health-timeout 60 s, confirm-timeout 6 s: kill -> previous generation active`
+    )
+    console.log(
+      `    right after the switch          ${sec(figures.deadManSwitch.killToRestoredAfterSwitchMedianMs)}`
+    )
+    console.log(
+      `    during the health checks        ${sec(figures.deadManSwitch.killToRestoredDuringHealthChecksMedianMs)}`
+    )
     console.log(`  (bench took ${figures.benchSeconds} s)`)
     mkdirSync('.bench', { recursive: true })
     writeFileSync(join('.bench', 'deploy.json'), JSON.stringify(figures, null, 2) + '\n')
     console.log('Wrote .bench/deploy.json')
   } finally {
-    session.dispose()
     await fleet.stop()
     await repo.remove()
   }

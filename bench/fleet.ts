@@ -8,7 +8,9 @@
  * 2. the 8 hosts in parallel (max-parallel 8, strategy all): a -> b;
  * 3. the 8 hosts one after another (max-parallel 1, the deploy-rs way): b -> a.
  * Every deploy copies, switches, proves the host (new SSH connection, an HTTP health check) and
- * confirms. Writes the figures to .bench/fleet.json.
+ * confirms. Each measured run has an SSH session of its own, as an action run has (its
+ * connections are opened, then closed at the end), and the SSH logins each host's sshd accepted
+ * are counted from its log. Writes the figures to .bench/fleet.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -68,18 +70,30 @@ async function main(): Promise<void> {
     })
   )
   const fleet = await startFleet({ hosts: HOSTS })
-  const session = SshSession.create(
-    {
-      privateKey: fleet.privateKey,
-      knownHosts: fleet.knownHosts,
-      acceptNewHostKeys: false,
-      extraOptions: [],
-      sudo: 'auto',
-      connectTimeout: 15,
-      allowUserKnownHosts: false
-    },
-    tmpdir()
-  )
+  const newSession = () =>
+    SshSession.create(
+      {
+        privateKey: fleet.privateKey,
+        knownHosts: fleet.knownHosts,
+        acceptNewHostKeys: false,
+        extraOptions: [],
+        sudo: 'auto',
+        connectTimeout: 15,
+        allowUserKnownHosts: false
+      },
+      tmpdir()
+    )
+  // One session per measured run, as one action run has; its connections end with it.
+  let session = newSession()
+  const endSession = async () => {
+    await session.close()
+    session.dispose()
+    session = newSession()
+  }
+  const logins = async () =>
+    Object.fromEntries(
+      await Promise.all(HOSTS.map(async h => [h, await fleet.host(h).sshLogins()]))
+    )
   const remote = (h: SimHost): Remote => ({
     host: h.name,
     target: parseTarget(`root@${h.address}`, 'bench'),
@@ -106,6 +120,7 @@ async function main(): Promise<void> {
         console.log(`  (note: ${what}: ${r.host} ended ${r.status}: ${r.error ?? ''})`)
   }
   const fleetRun = async (gen: 'a' | 'b', maxParallel: number) => {
+    const before = await logins()
     const started = Date.now()
     const out = await rollout({
       hosts: HOSTS,
@@ -116,9 +131,15 @@ async function main(): Promise<void> {
       deploy: h => deploy(h, gen),
       revert: async r => r
     })
+    await endSession()
     const wallMs = Date.now() - started
     check(`max-parallel ${maxParallel}`, out.results)
-    return { wallMs, perHostMs: out.results.map(r => Math.round(r.durationSeconds * 1000)) }
+    const after = await logins()
+    return {
+      wallMs,
+      perHostMs: out.results.map(r => Math.round(r.durationSeconds * 1000)),
+      loginsPerHost: HOSTS.map(h => after[h] - before[h])
+    }
   }
 
   try {
@@ -126,10 +147,14 @@ async function main(): Promise<void> {
 
     // 1. One host alone, both directions (f1 ends on a again, like the others).
     const single: number[] = []
+    const singleLogins: number[] = []
     for (const gen of ['b', 'a'] as const) {
+      const before = await fleet.host('f1').sshLogins()
       const started = Date.now()
       const r = await deploy('f1', gen)
+      await endSession()
       single.push(Date.now() - started)
+      singleLogins.push((await fleet.host('f1').sshLogins()) - before)
       check('one host', [r])
     }
     // 2. In parallel, a -> b.  3. One after another, b -> a.
@@ -147,6 +172,9 @@ async function main(): Promise<void> {
       sequentialPerHostMedianMs: median(sequential.perHostMs),
       parallelOverOneHost: parallel.wallMs / oneMs,
       sequentialOverParallel: sequential.wallMs / parallel.wallMs,
+      sshLoginsOneHost: singleLogins,
+      sshLoginsPerHostParallel: parallel.loginsPerHost,
+      sshLoginsPerHostSequential: sequential.loginsPerHost,
       benchSeconds: Math.round((Date.now() - t0) / 1000)
     }
     console.log('')
@@ -167,12 +195,16 @@ async function main(): Promise<void> {
       `${figures.sequentialOverParallel.toFixed(2)}x the parallel rollout; per host ${sec(figures.sequentialPerHostMedianMs)}`
     )
     console.log(
+      `  SSH logins per deploy: one host ${singleLogins.join(', ')}; in the parallel rollout ${parallel.loginsPerHost.join(', ')}; one after another ${sequential.loginsPerHost.join(', ')}`
+    )
+    console.log(
       `  (bench took ${figures.benchSeconds} s, on ${(await import('node:os')).cpus().length} CPUs)`
     )
     mkdirSync('.bench', { recursive: true })
     writeFileSync(join('.bench', 'fleet.json'), JSON.stringify(figures, null, 2) + '\n')
     console.log('Wrote .bench/fleet.json')
   } finally {
+    await session.close()
     session.dispose()
     await fleet.stop()
     await repo.remove()

@@ -1,4 +1,4 @@
-const K=481,W=[481],j={8791:((L,O,h)=>{h.d(O,{t:()=>x});var m=h(7197),w=h(428),u=h(3042);function $(v){return u.xf.find(_=>_.name===v)?.default??""}function x(v,_={}){return{privateKey:v("ssh-private-key"),knownHosts:v("ssh-known-hosts"),acceptNewHostKeys:(0,m.q6)("ssh-accept-new-host-keys",v("ssh-accept-new-host-keys"),$("ssh-accept-new-host-keys")==="true"),extraOptions:(0,w.K_)(v("ssh-options")),sudo:(0,m.nL)("sudo",v("sudo"),["auto","true","false"],$("sudo")),connectTimeout:(0,m.EJ)("ssh-connect-timeout",v("ssh-connect-timeout"),Number($("ssh-connect-timeout")),{max:600}),allowUserKnownHosts:_.terminal===!0}}}),5632:((L,O,h)=>{h.d(O,{$W:()=>S,jJ:()=>M,o9:()=>A});var m=h(7197);const w=[[/^would stop the following units(?: as well)?:/,"stop"],[/^would NOT stop the following changed units(?: as well)?:/,"notStopped"],[/^would NOT restart the following changed units(?: as well)?:/,"notStopped"],[/^would reload the following units:/,"reload"],[/^would restart the following units:/,"restart"],[/^would start the following units:/,"start"],[/^stopping the following units(?: as well)?:/,"stop"],[/^NOT restarting the following changed units(?: as well)?:/,"skipped"],[/^reloading the following units:/,"reload"],[/^restarting the following units:/,"restart"],[/^starting the following units:/,"start"],[/^the following new units were started:/,"newlyStarted"],[/^warning: the following units failed:/,"failed"],[/^warning: the following user units failed:/,"failedUserUnits"]],u=/^warning: user activation for ([A-Za-z0-9._@-]{1,64}\$?) failed$/,$=[/^would activate the configuration\.\.\.$/,/^activating the configuration\.\.\.$/],x=[/^would restart systemd$/,/^restarting systemd\.\.\.$/],v="service|socket|target|timer|mount|path|slice|scope|swap|automount|device",_=new RegExp(`^[A-Za-z0-9:_.@\\\\-]+\\.(?:${v})$`);function A(y){return y.length<=256&&_.test(y)}function M(y){const g={stop:new Set,restart:new Set,reload:new Set,start:new Set,notStopped:new Set,skipped:new Set,newlyStarted:new Set,failed:new Set,failedUserUnits:new Set},b=new Set;let C=!1;const P=[],e=(0,m.aJ)(String(y??"")).split(/\r?\n|\r/);for(let l=0;l<e.length;l++){const t=e[l].trim();if(t===""||$.some(a=>a.test(t)))continue;if(x.some(a=>a.test(t))){C=!0;continue}const o=u.exec(t);if(o){b.add(o[1]);continue}const i=w.find(([a])=>a.test(t));if(!i){P.push(t);continue}const[r,c]=i;let f=t.replace(r,"");for(;f.trim().endsWith(",")&&l+1<e.length&&e[l+1].trim()!=="";)l++,f+=" "+e[l].trim();let d=!1;for(const a of f.split(",")){const s=a.trim();s!==""&&(A(s)?g[c].add(s):d=!0)}d&&P.push(t)}const n=l=>[...l].sort();return{stop:n(g.stop),restart:n(g.restart),reload:n(g.reload),start:n(g.start),notStopped:n(g.notStopped),skipped:n(g.skipped),newlyStarted:n(g.newlyStarted),failed:n(g.failed),failedUserUnits:n(g.failedUserUnits),failedUsers:n(b),restartSystemd:C,lines:P}}function S(y){const g=[];return y.failed.length&&g.push(`units failed: ${y.failed.join(", ")}`),y.failedUserUnits.length&&g.push(`user units failed: ${y.failedUserUnits.join(", ")}`),y.failedUsers.length&&g.push(`user activation failed for ${y.failedUsers.join(", ")}`),g.length?g.join("; "):"units failed: see the log"}}),526:((L,O,h)=>{h.d(O,{G:()=>c});var m=h(2091),w=h(23),u=h(428);const $="/run/nix-deploy",x="/nix/var/nix/profiles/system",v=`
+const D=481,j=[481],F={8791:((H,T,g)=>{g.d(T,{t:()=>v});var m=g(7197),y=g(428),r=g(3042);function u(x){return r.xf.find(S=>S.name===x)?.default??""}function v(x,S={}){return{privateKey:x("ssh-private-key"),knownHosts:x("ssh-known-hosts"),acceptNewHostKeys:(0,m.q6)("ssh-accept-new-host-keys",x("ssh-accept-new-host-keys"),u("ssh-accept-new-host-keys")==="true"),extraOptions:(0,y.K_)(x("ssh-options")),sudo:(0,m.nL)("sudo",x("sudo"),["auto","true","false"],u("sudo")),connectTimeout:(0,m.EJ)("ssh-connect-timeout",x("ssh-connect-timeout"),Number(u("ssh-connect-timeout")),{max:600}),allowUserKnownHosts:S.terminal===!0}}}),5632:((H,T,g)=>{g.d(T,{$W:()=>O,jJ:()=>M,o9:()=>I});var m=g(7197);const y=[[/^would stop the following units(?: as well)?:/,"stop"],[/^would NOT stop the following changed units(?: as well)?:/,"notStopped"],[/^would NOT restart the following changed units(?: as well)?:/,"notStopped"],[/^would reload the following units:/,"reload"],[/^would restart the following units:/,"restart"],[/^would start the following units:/,"start"],[/^stopping the following units(?: as well)?:/,"stop"],[/^NOT restarting the following changed units(?: as well)?:/,"skipped"],[/^reloading the following units:/,"reload"],[/^restarting the following units:/,"restart"],[/^starting the following units:/,"start"],[/^the following new units were started:/,"newlyStarted"],[/^warning: the following units failed:/,"failed"],[/^warning: the following user units failed:/,"failedUserUnits"]],r=/^warning: user activation for ([A-Za-z0-9._@-]{1,64}\$?) failed$/,u=[/^would activate the configuration\.\.\.$/,/^activating the configuration\.\.\.$/],v=[/^would restart systemd$/,/^restarting systemd\.\.\.$/],x="service|socket|target|timer|mount|path|slice|scope|swap|automount|device",S=new RegExp(`^[A-Za-z0-9:_.@\\\\-]+\\.(?:${x})$`);function I(w){return w.length<=256&&S.test(w)}function M(w){const f={stop:new Set,restart:new Set,reload:new Set,start:new Set,notStopped:new Set,skipped:new Set,newlyStarted:new Set,failed:new Set,failedUserUnits:new Set},E=new Set;let L=!1;const A=[],t=(0,m.aJ)(String(w??"")).split(/\r?\n|\r/);for(let h=0;h<t.length;h++){const a=t[h].trim();if(a===""||u.some(i=>i.test(a)))continue;if(v.some(i=>i.test(a))){L=!0;continue}const l=r.exec(a);if(l){E.add(l[1]);continue}const d=y.find(([i])=>i.test(a));if(!d){A.push(a);continue}const[o,$]=d;let k=a.replace(o,"");for(;k.trim().endsWith(",")&&h+1<t.length&&t[h+1].trim()!=="";)h++,k+=" "+t[h].trim();let n=!1;for(const i of k.split(",")){const e=i.trim();e!==""&&(I(e)?f[$].add(e):n=!0)}n&&A.push(a)}const s=h=>[...h].sort();return{stop:s(f.stop),restart:s(f.restart),reload:s(f.reload),start:s(f.start),notStopped:s(f.notStopped),skipped:s(f.skipped),newlyStarted:s(f.newlyStarted),failed:s(f.failed),failedUserUnits:s(f.failedUserUnits),failedUsers:s(E),restartSystemd:L,lines:A}}function O(w){const f=[];return w.failed.length&&f.push(`units failed: ${w.failed.join(", ")}`),w.failedUserUnits.length&&f.push(`user units failed: ${w.failedUserUnits.join(", ")}`),w.failedUsers.length&&f.push(`user activation failed for ${w.failedUsers.join(", ")}`),f.length?f.join("; "):"units failed: see the log"}}),526:((H,T,g)=>{g.d(T,{G:()=>$});var m=g(2091),y=g(23),r=g(428);const u="/run/nix-deploy",v="/nix/var/nix/profiles/system",x=`
 restore_profile() {
   p=/nix/var/nix/profiles
   cur=$(readlink "$p/system" 2>/dev/null || true)
@@ -12,22 +12,23 @@ restore_profile() {
     nix-env -p "$p/system" --set "$1" || return 1
   fi
 }
-`,_=`
+`,S=`
 probe_state() {
   want_path=$1
   cur=$(readlink -f /run/current-system 2>/dev/null || true)
   [ -n "$cur" ] && [ -e "$cur" ] || cur=
-  gen=$(readlink ${x} 2>/dev/null || true)
-  prof=$(readlink -f ${x} 2>/dev/null || true)
+  gen=$(readlink ${v} 2>/dev/null || true)
+  prof=$(readlink -f ${v} 2>/dev/null || true)
   boot=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || true)
   sd=no; if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then sd=yes; fi
   fl=no; if command -v flock >/dev/null 2>&1; then fl=yes; fi
   want=no; if [ -n "$want_path" ] && [ -e "$want_path" ]; then want=yes; fi
-  printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want"
+  act=no; if [ -n "$cur" ] && [ -x "$cur/bin/switch-to-configuration" ]; then act=yes; fi
+  printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\nactivatable=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want" "$act"
 }
-`,A=_+`
+`,I=S+`
 probe_state "$1"
-`,M=_+`
+`,M=S+`
 d=$1
 mkdir -p "$d" && chmod 700 "$d" || exit 70
 exec 9>>"$d/lock" || exit 70
@@ -40,7 +41,7 @@ probe_state "$4"
 echo nix-deploy-lock-acquired
 timeout "$3" cat > /dev/null
 rm -f "$d/lock.info"
-`,S=v+`
+`,O=x+`
 d=$1; id=$2
 armed=$(cat "$d/armed-$id" 2>/dev/null || date +%s)
 while :; do
@@ -64,7 +65,7 @@ if [ "$5" != test ]; then restore_profile "$4" "$7" delete || { echo 1 > "$d/rol
 if [ "$5" = boot ]; then act=boot; elif [ "$5" = test ]; then act=test; else act=switch; fi
 "$4/bin/switch-to-configuration" "$act"
 echo $? > "$d/rollback-$id.exit"
-`,y=`
+`,w=`
 d=$1; id=$2
 mkdir -p "$d" && chmod 700 "$d" || exit 70
 rm -f "$d/confirm-$id" "$d/deadline-$id" "$d/rollback-$id.log" "$d/rollback-$id.exit"
@@ -79,17 +80,17 @@ else
   echo $! > "$d/watchdog-$id.pid"
 fi
 echo armed
-`,g=v+`
+`,f=x+`
 d=$1; id=$2; top=$3; act=$4
 mkdir -p "$d" && chmod 700 "$d" || exit 70
 rm -f "$d/switch-$id.exit" "$d/switch-$id.end"
 : > "$d/switch-$id.log"
 if [ "$5" = set ]; then
-  nix-env -p ${x} --set "$top" || { echo "nix-deploy: could not set the system profile" >&2; exit 90; }
+  nix-env -p ${v} --set "$top" || { echo "nix-deploy: could not set the system profile" >&2; exit 90; }
 elif [ "$5" = restore ] || [ "$5" = restore-delete ]; then
   restore_profile "$top" "$7" "\${5#restore-}" || { echo "nix-deploy: could not restore the system profile" >&2; exit 90; }
 fi
-echo "nix-deploy-profile $(readlink ${x} 2>/dev/null)"
+echo "nix-deploy-profile $(readlink ${v} 2>/dev/null)"
 # The detached job, as a file (not inside the unit: see the top of this file).
 job=$d/switch-$id.sh
 (umask 077 && printf '%s
@@ -100,7 +101,7 @@ else
   setsid /bin/sh "$job" "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" </dev/null >/dev/null 2>&1 &
 fi
 echo nix-deploy-activation-started
-`+b();function b(){return`
+`+E();function E(){return`
 n=0; limit=$(( $6 * 5 ))
 while [ ! -s "$d/switch-$id.exit" ]; do
   sleep 0.2; n=$((n+1))
@@ -108,15 +109,20 @@ while [ ! -s "$d/switch-$id.exit" ]; do
 done
 cat "$d/switch-$id.log" >&2
 exit "$(cat "$d/switch-$id.exit")"
-`}const C=`
+`}const L=`
 d=$1; id=$2
 [ -e "$d/switch-$id.log" ] || { echo "nix-deploy: no activation $id on this host" >&2; exit 93; }
-`+b(),P=`
-d=$1; id=$2
-[ -e "$d/rollback-$id.log" ] && { echo fired; exit 92; }
-echo $(( $(date +%s) + $3 )) > "$d/deadline-$id.tmp" && mv -f "$d/deadline-$id.tmp" "$d/deadline-$id"
-echo extended
-`,e=`
+`+E(),A=`
+d=$1; id=$2; n=0
+while read -r beat; do
+  [ -e "$d/rollback-$id.log" ] && { echo nix-deploy-fired; exit 92; }
+  [ -e "$d/confirm-$id" ] && exit 0
+  now=$(date +%s)
+  echo $(( now + $3 )) > "$d/deadline-$id.tmp" && mv -f "$d/deadline-$id.tmp" "$d/deadline-$id"
+  n=$((n+1)); echo "$n $now" > "$d/beats-$id"
+  echo "nix-deploy-beat $beat"
+done
+`,t=`
 d=$1; id=$2
 exec 7>"$d/wd-$id.lock"; flock 7
 if [ -e "$d/rollback-$id.log" ]; then echo fired; exit 92; fi
@@ -126,7 +132,7 @@ if [ -s "$d/watchdog-$id.pid" ]; then kill "$(cat "$d/watchdog-$id.pid")" 2>/dev
 if [ -d /run/systemd/system ]; then systemctl stop "nix-deploy-watchdog-$id.service" >/dev/null 2>&1 || true; fi
 rm -f "$d/watchdog-$id.pid" "$d/watchdog-$id.sh" "$d/armed-$id" "$d/deadline-$id" "$d/wd-$id.lock"
 echo confirmed
-`,n=`
+`,s=`
 d=$1; id=$2
 exec 7>"$d/wd-$id.lock"; flock 7
 if [ -e "$d/rollback-$id.log" ]; then
@@ -140,7 +146,7 @@ flock -u 7
 if [ -s "$d/watchdog-$id.pid" ]; then kill "$(cat "$d/watchdog-$id.pid")" 2>/dev/null || true; fi
 if [ -d /run/systemd/system ]; then systemctl stop "nix-deploy-watchdog-$id.service" >/dev/null 2>&1 || true; fi
 echo disarmed
-`,l=`
+`,h=`
 d=$1; id=$2
 if [ -e "$d/rollback-$id.log" ]; then
   echo "fired=$(cat "$d/rollback-$id.exit" 2>/dev/null || echo running)"
@@ -148,23 +154,23 @@ if [ -e "$d/rollback-$id.log" ]; then
 else
   echo fired=no
 fi
-`,t=`
+`,a=`
 cd /nix/var/nix/profiles 2>/dev/null || exit 0
 for l in system-*-link; do
   [ -L "$l" ] || continue
   n=\${l#system-}; n=\${n%-link}
   printf '%s %s\\n' "$n" "$(readlink -f "$l")"
 done
-`,o=`
+`,l=`
 setsid /bin/sh -c 'sleep 1; if [ -d /run/systemd/system ]; then systemctl reboot; else reboot; fi' </dev/null >/dev/null 2>&1 &
 echo rebooting
-`,i=6e4;function r(f){const d=/system-(\d+)-link$/.exec(f.trim());return d?Number(d[1]):null}class c{session;remote;logger;constructor(d,a,s){this.session=d,this.remote=a,this.logger=s}get host(){return this.remote.host}script(d,a,s,p,k=i,E=!0){return(0,u.mW)(this.session,this.remote,d,a,{timeoutMs:k,phase:s,what:p,logger:this.logger,check:E})}async probe(d,a="probe"){const s=await this.script(A,[d],a,"reading the current system");return this.parseProbe(s.stdout.split(`
-`),a)}parseProbe(d,a){const s=new Map;for(const p of d){const k=p.indexOf("=");k>0&&s.set(p.slice(0,k),p.slice(k+1).trim())}if(!s.has("current"))throw new m.lZ(`Host ${this.host}, phase ${a}: the host's answer could not be read (is its login shell POSIX?).`,{host:this.host,phase:a});return{current:s.get("current")||null,generation:r(s.get("generation")??""),generationLink:/^system-\d+-link$/.test(s.get("generation")??"")?s.get("generation"):null,profile:s.get("profile")||null,bootId:s.get("boot")??"",systemd:s.get("systemd")==="yes",flock:s.get("flock")==="yes",hasWanted:s.get("has-wanted")==="yes"}}async lock(d,a,s=""){const k=[...this.session.needsSudo(this.remote)?["sudo","-n","--"]:[],"sh","-c",M,"nix-deploy",$,d,String(a),s],E=(0,w.kp)(this.session.sshArgv(this.remote,k.map(w.ZL).join(" ")),{timeoutMs:(a+60)*1e3,logger:this.logger}),H=await E.waitForLine(I=>I.startsWith("nix-deploy-lock-"),6e4);if(H==="nix-deploy-lock-acquired")return{state:this.parseProbe(E.lines,"lock"),release:async()=>{E.closeInput(),await Promise.race([E.done,new Promise(U=>setTimeout(U,5e3,null))])===null&&E.kill()}};E.kill();const D=await E.done;if(H?.startsWith("nix-deploy-lock-busy")){const I=H.slice(20).trim();throw new m.lZ(`Host ${this.host}, phase lock: another deploy is running on this host${I?` (${I})`:""}; try again when it has finished.`,{host:this.host,phase:"lock"})}if(D.exitCode===u.M2)throw new m.lZ(`Host ${this.host}, phase lock: could not connect: ${(0,u.eG)(D.stderr)}.`,{host:this.host,phase:"lock"});const T=D.stderr.trim().split(`
-`).pop()??"";throw new m.lZ(`Host ${this.host}, phase lock: could not take the deploy lock${/flock.*not found/.test(D.stderr)?" (flock is missing on the host)":T?`: ${T}`:""}.`,{host:this.host,phase:"lock"})}async armWatchdog(d,a,s,p,k,E){const H=[$,d,String(a),s??"",k,String(E),S,p??""];await this.script(y,H,"arm","arming the rollback watchdog")}async activate(d,a,s,p,k,E,H=""){const D=[$,d,a,s,p,String(k),H],T=await(0,u.mW)(this.session,this.remote,g,D,{timeoutMs:(k+30)*1e3,phase:"activate",what:"activating",logger:this.logger,check:!1,onStderrLine:E}),I=T.stdout.split(`
-`).find(R=>R.startsWith("nix-deploy-profile ")),U=T.stdout.includes("nix-deploy-activation-started"),N=T.exitCode===u.M2||T.timedOut||U&&T.exitCode===null;return{exitCode:N?null:T.exitCode,output:T.stderr,connectionLost:N,profileLink:I?I.slice(19).trim():null}}async waitActivation(d,a){const s=await(0,u.mW)(this.session,this.remote,C,[$,d,"","","",String(a)],{timeoutMs:(a+30)*1e3,phase:"activate",what:"waiting for the activation",logger:this.logger,check:!1}),p=s.exitCode===u.M2||s.timedOut;return{exitCode:p?null:s.exitCode,output:s.stderr,connectionLost:p}}async extend(d,a){const s=await this.script(P,[$,d,String(a)],"verify","opening a new SSH connection",i,!1);if(s.exitCode===0)return!0;if(s.exitCode===92)return!1;throw new m.lZ(`Host ${this.host}, phase verify: a new SSH connection to the new generation failed: ${s.exitCode===u.M2?(0,u.eG)(s.stderr):`exit code ${s.exitCode}`}.`,{host:this.host,phase:"verify"})}async confirm(d){const a=await this.script(e,[$,d],"confirm","confirming the deployment",i,!1);if(a.exitCode===0)return"confirmed";if(a.exitCode===92)return"fired";throw new m.lZ(`Host ${this.host}, phase confirm: confirming failed with exit code ${a.exitCode}.`,{host:this.host,phase:"confirm"})}async disarm(d){const s=(await this.script(n,[$,d],"rollback","disarming the watchdog",10*i)).stdout.trim().split(`
-`).pop()??"";return s.startsWith("fired")?{fired:!0,exit:s.slice(6).trim()}:{fired:!1,exit:""}}async watchdogState(d){const s=(await this.script(l,[$,d],"rollback","reading the watchdog",i)).stdout.split(`
-`),p=(s.find(k=>k.startsWith("fired="))??"fired=no").slice(6);return{fired:p!=="no",exit:p==="no"?"":p,log:s.filter(k=>k.startsWith("log=")).map(k=>k.slice(4))}}async generations(d="resolve"){return(await this.script(t,[],d,"listing the system generations")).stdout.split(`
-`).map(s=>/^(\d+) (\/\S+)$/.exec(s.trim())).filter(s=>s!==null).map(s=>({generation:Number(s[1]),storePath:s[2]})).sort((s,p)=>s.generation-p.generation)}async reboot(){await this.script(o,[],"reboot","rebooting the host")}async waitForBoot(d,a){const s=Date.now()+a*1e3;for(;Date.now()<s;){await new Promise(p=>setTimeout(p,1e3));try{const p=await this.probe("","reboot");if(p.bootId&&p.bootId!==d)return p}catch{}}return null}}}),3143:((L,O,h)=>{h.d(O,{Fm:()=>A,UD:()=>P,zw:()=>v});var m=h(2091),w=h(3709),u=h(5237);const $=`cs: builtins.mapAttrs (name: c:
+`,d=6e4;function o(k){const n=/system-(\d+)-link$/.exec(k.trim());return n?Number(n[1]):null}class ${session;remote;logger;constructor(n,i,e){this.session=n,this.remote=i,this.logger=e}get host(){return this.remote.host}script(n,i,e,c,p=d,b=!0){return(0,r.mW)(this.session,this.remote,n,i,{timeoutMs:p,phase:e,what:c,logger:this.logger,check:b})}async connect(n,i){const e=(this.session.settings.connectTimeout+30)*1e3,c=await this.session.connect(this.remote,{timeoutMs:e,logger:this.logger});if(c)throw(0,r.vU)(this.remote,c,{phase:n,what:i,timeoutMs:e})}async probe(n,i="probe"){const e=await this.script(I,[n],i,"reading the current system");return this.parseProbe(e.stdout.split(`
+`),i)}parseProbe(n,i){const e=new Map;for(const c of n){const p=c.indexOf("=");p>0&&e.set(c.slice(0,p),c.slice(p+1).trim())}if(!e.has("current"))throw(0,m.FT)({host:this.host,phase:i,kind:"host-state"},"the host's answer could not be read (is its login shell POSIX?)");return{current:e.get("current")||null,generation:o(e.get("generation")??""),generationLink:/^system-\d+-link$/.test(e.get("generation")??"")?e.get("generation"):null,profile:e.get("profile")||null,bootId:e.get("boot")??"",systemd:e.get("systemd")==="yes",flock:e.get("flock")==="yes",hasWanted:e.get("has-wanted")==="yes",activatable:e.get("activatable")==="yes"}}async lock(n,i,e=""){const p=[...this.session.needsSudo(this.remote)?["sudo","-n","--"]:[],"sh","-c",M,"nix-deploy",u,n,String(i),e],b=(0,y.kp)(this.session.sshArgv(this.remote,p.map(y.ZL).join(" ")),{timeoutMs:(i+60)*1e3,logger:this.logger}),P=await b.waitForLine(U=>U.startsWith("nix-deploy-lock-"),6e4);if(P==="nix-deploy-lock-acquired")return{state:this.parseProbe(b.lines,"lock"),release:async()=>{b.closeInput(),await Promise.race([b.done,new Promise(W=>setTimeout(W,5e3,null))])===null&&b.kill()}};b.kill();const C=await b.done,_={host:this.host,phase:"lock"};if(P?.startsWith("nix-deploy-lock-busy")){const U=P.slice(20).trim();throw(0,m.FT)({..._,kind:"busy"},`another deploy is running on this host${U?` (${U})`:""}; try again when it has finished`)}if(C.exitCode===r.M2)throw(0,m.FT)({..._,kind:"connection"},`could not connect: ${(0,r.eG)(C.stderr)}`);const R=C.stderr.trim().split(`
+`).pop()??"";throw(0,m.FT)({..._,kind:"command",detail:C.stderr},`could not take the deploy lock${C.exitCode===127?" (flock is missing on the host)":R?`: ${R}`:""}`)}async armWatchdog(n,i,e,c,p,b){const P=[u,n,String(i),e??"",p,String(b),O,c??""];await this.script(w,P,"arm","arming the rollback watchdog")}async activate(n,i,e,c,p,b,P=""){const C=[u,n,i,e,c,String(p),P],_=await(0,r.mW)(this.session,this.remote,f,C,{timeoutMs:(p+30)*1e3,phase:"activate",what:"activating",logger:this.logger,check:!1,onStderrLine:b}),R=_.stdout.split(`
+`).find(N=>N.startsWith("nix-deploy-profile ")),U=_.stdout.includes("nix-deploy-activation-started"),W=_.exitCode===r.M2||_.timedOut||U&&_.exitCode===null;return{exitCode:W?null:_.exitCode,output:_.stderr,connectionLost:W,profileLink:R?R.slice(19).trim():null}}async waitActivation(n,i){const e=await(0,r.mW)(this.session,this.remote,L,[u,n,"","","",String(i)],{timeoutMs:(i+30)*1e3,phase:"activate",what:"waiting for the activation",logger:this.logger,check:!1}),c=e.exitCode===r.M2||e.timedOut;return{exitCode:c?null:e.exitCode,output:e.stderr,connectionLost:c}}heartbeatChannel(n,i,e){const p=[...this.session.needsSudo(this.remote)?["sudo","-n","--"]:[],"sh","-c",A,"nix-deploy",u,n,String(i)];return(0,y.kp)(this.session.sshArgv(this.remote,p.map(y.ZL).join(" ")),{timeoutMs:e*1e3,logger:this.logger})}freshLogin(n){return(0,r.mW)(this.session,this.remote,"true",[],{timeoutMs:d,phase:n,what:"a new SSH connection to the host",privileged:!1,check:!1,fresh:!0,logger:this.logger})}async confirm(n){const i=await this.script(t,[u,n],"confirm","confirming the deployment",d,!1);if(i.exitCode===0)return"confirmed";if(i.exitCode===92)return"fired";throw(0,m.FT)({host:this.host,phase:"confirm",kind:i.exitCode===r.M2?"connection":"command"},i.exitCode===r.M2?`confirming failed: ${(0,r.eG)(i.stderr)}`:`confirming failed with exit code ${i.exitCode}`)}async disarm(n){const e=(await this.script(s,[u,n],"rollback","disarming the watchdog",10*d)).stdout.trim().split(`
+`).pop()??"";return e.startsWith("fired")?{fired:!0,exit:e.slice(6).trim()}:{fired:!1,exit:""}}async watchdogState(n){const e=(await this.script(h,[u,n],"rollback","reading the watchdog",d)).stdout.split(`
+`),c=(e.find(p=>p.startsWith("fired="))??"fired=no").slice(6);return{fired:c!=="no",exit:c==="no"?"":c,log:e.filter(p=>p.startsWith("log=")).map(p=>p.slice(4))}}async generations(n="resolve"){return(await this.script(a,[],n,"listing the system generations")).stdout.split(`
+`).map(e=>/^(\d+) (\/\S+)$/.exec(e.trim())).filter(e=>e!==null).map(e=>({generation:Number(e[1]),storePath:e[2]})).sort((e,c)=>e.generation-c.generation)}async reboot(){await this.script(l,[],"reboot","rebooting the host")}async waitForBoot(n,i){const e=Date.now()+i*1e3;for(;Date.now()<e;){await new Promise(c=>setTimeout(c,1e3));try{const c=await this.probe("","reboot");if(c.bootId&&c.bootId!==n)return c}catch{}}return null}}}),3143:((H,T,g)=>{g.d(T,{Fm:()=>I,UD:()=>A,zw:()=>x});var m=g(2091),y=g(3709),r=g(5237);const u=`cs: builtins.mapAttrs (name: c:
   let
     try = v: let r = builtins.tryEval v; in if r.success then r.value else null;
     cfg = c.config or {};
@@ -178,7 +184,7 @@ echo rebooting
     targetUser = if dep == null then null else str (try (dep.targetUser or null));
     targetPort = if dep == null then null else (let p = try (dep.targetPort or null); in if builtins.isInt p then p else null);
     tags = if dep == null then [] else (let t = try (dep.tags or []); in if builtins.isList t then builtins.filter builtins.isString t else []);
-  }) cs`,x=`d:
+  }) cs`,v=`d:
   let
     str = v: if builtins.isString v then v else null;
     opts = v: if builtins.isList v then builtins.filter builtins.isString v else [];
@@ -191,10 +197,4 @@ echo rebooting
       user = str (v.user or null);
       sshOpts = opts (v.sshOpts or []);
     }) (d.nodes or {});
-  }`;async function v(e,n={}){const l=await(0,w.g1)(`${e}#nixosConfigurations`,{apply:$,logger:n.logger,cwd:n.cwd,phase:"evaluate",what:`evaluating the hosts of '${e}'`});if(l===void 0)throw new m.lZ(`The flake '${e}' has no nixosConfigurations output, so it has no hosts.`,{phase:"evaluate",input:"flake"});const t=await(0,w.g1)(`${e}#deploy`,{apply:x,logger:n.logger,cwd:n.cwd,phase:"evaluate",what:`evaluating deploy.nodes of '${e}'`});return Object.keys(l).sort().map(o=>_(o,l[o],t))}function _(e,n,l){(0,u.Eo)(e,"A nixosConfigurations attribute name");const t=Array.isArray(n.tags)?n.tags:[];for(const o of t)if(!/^[A-Za-z0-9._-]{1,64}$/.test(o))throw new m.lZ(`Host ${e} has an invalid tag in deployment.tags (letters, digits, '.', '_' and '-' only).`,{host:e,phase:"evaluate"});try{return{name:e,system:n.system,hostName:n.hostName,fqdn:n.fqdn,tags:t,...M(e,n,l)}}catch(o){if(!(o instanceof m.lZ))throw o;return{name:e,system:n.system,hostName:n.hostName,fqdn:n.fqdn,tags:t,target:null,targetError:o,targetSource:"",sshOptions:[]}}}function A(e){if(e.target)return e.target;throw e.targetError??new m.lZ(`Host ${e.name} has no SSH target.`,{host:e.name})}function M(e,n,l){const t=l?.nodes?.[e];let o,i,r=[];if(t?.hostname){i=`Host ${e}'s deploy.nodes.${e}.hostname`;const c=t.sshUser??l?.sshUser??null;o=(0,u.hu)(c?`${c}@${S(t.hostname)}`:S(t.hostname),i);const f=[...y(l?.sshOpts),...y(t.sshOpts)];r=b(f,`deploy.nodes.${e}.sshOpts`,e);const d=r.indexOf("-p");d>=0&&(o={...o,port:Number(r[d+1])},r=[...r.slice(0,d),...r.slice(d+2)])}else if(n.targetHost){i=`Host ${e}'s config.deployment.targetHost`;let c=S(n.targetHost);n.targetUser&&(c=`${n.targetUser}@${c}`),n.targetPort&&(c=`${c}:${n.targetPort}`),o=(0,u.hu)(c,i)}else n.fqdn?(i=`Host ${e}'s config.networking.fqdn`,o=(0,u.hu)(n.fqdn,i)):n.hostName?(i=`Host ${e}'s config.networking.hostName`,o=(0,u.hu)(n.hostName,i)):(i=`Host ${e}'s attribute name`,o=(0,u.hu)(e,i));return{target:o,targetSource:i,sshOptions:r}}function S(e){return e.includes(":")&&!e.startsWith("[")?`[${e}]`:e}function y(e){return Array.isArray(e)?e.filter(n=>typeof n=="string"):[]}const g=new Set(["port","connecttimeout","connectionattempts","serveraliveinterval","serveralivecountmax","compression","ipqos","addressfamily","tcpkeepalive","proxyjump"]);function b(e,n,l){const t=[],o=(i,r)=>{throw new m.lZ(`Host ${l}: ${n} contains the ssh option '${C(i)}', which is not allowed from flake data (${r}); pass it through the workflow's 'ssh-options' input instead.`,{host:l,phase:"evaluate"})};for(let i=0;i<e.length;i++){const r=e[i];if(r==="-4"||r==="-6"||r==="-C")t.push(r);else if(r==="-p"||r.startsWith("-p")){const c=r==="-p"?e[++i]:r.slice(2);(!c||!/^\d{1,5}$/.test(c))&&o(r,"the port must be a number"),t.push("-p",c)}else if(r==="-J"||r.startsWith("-J")){const c=r==="-J"?e[++i]:r.slice(2);c||o(r,"a jump host is missing"),(0,u.hu)(c,`${n} (-J)`),t.push("-J",c)}else if(r==="-o"||r.startsWith("-o")){const c=r==="-o"?e[++i]:r.slice(2),f=/^([A-Za-z]+)\s*[= ]\s*([A-Za-z0-9@._:[\]-]{1,255})$/.exec(c??"");f||o(c??r,"expected -o Key=Value"),g.has(f[1].toLowerCase())||o(`-o${c}`,`'${f[1]}' can run commands or weaken host key checking`),t.push("-o",`${f[1]}=${f[2]}`)}else o(r,"only -p, -J, -4, -6, -C and a few -o options are accepted")}return t}function C(e){const n=JSON.stringify(e).slice(1,-1);return n.length>60?`${n.slice(0,57)}...`:n}async function P(e,n,l={}){for(const r of n)(0,u.Eo)(r,`host '${r}'`);const o=`cs: builtins.listToAttrs (map (n: { name = n; value = cs.\${n}.config.system.build.toplevel.drvPath; }) (builtins.filter (n: cs ? \${n}) ${`[ ${n.map(w.z7).join(" ")} ]`}))`;return await(0,w.g1)(`${e}#nixosConfigurations`,{apply:o,logger:l.logger,cwd:l.cwd,phase:l.phase??"evaluate",what:`evaluating the toplevel derivations of ${n.length} host(s) in '${e}'`})??{}}}),1031:((L,O,h)=>{h.d(O,{L:()=>w,a:()=>m});function m(u){if(u<1e3)return`${u} ms`;const $=u/1e3;if($<60)return`${$.toFixed(1)} s`;const x=Math.floor($/60);return`${x} min ${Math.round($-x*60)} s`}function w(u,$,x=`${$}s`){return`${u} ${u===1?$:x}`}}),428:((L,O,h)=>{h.d(O,{K_:()=>n,M2:()=>g,eG:()=>e,mW:()=>C,vM:()=>y,yU:()=>b});var m=h(3024),w=h.n(m),u=h(8161),$=h.n(u),x=h(6760),v=h.n(x),_=h(2091),A=h(23),M=h(9147),S=h(5237);class y{settings;dir;keyFile;knownHostsFile;constructor(t,o,i,r){this.settings=t,this.dir=o,this.keyFile=i,this.knownHostsFile=r}static create(t,o=$().tmpdir()){t.privateKey&&M.O.add(t.privateKey);const i=t.knownHosts.trim();if(!i&&!t.acceptNewHostKeys&&!t.allowUserKnownHosts)throw new _.lZ("Input 'ssh-known-hosts' is required to connect to hosts: give the hosts' known_hosts lines (ssh-keyscan, checked), or set ssh-accept-new-host-keys: true to trust keys on first contact.",{input:"ssh-known-hosts",phase:"connect"});const r=/\s/.test(o)?$().tmpdir():o;w().mkdirSync(r,{recursive:!0});const c=w().mkdtempSync(v().join(r,"nix-deploy-ssh-"));w().chmodSync(c,448);let f=null;if(t.privateKey.trim()){f=v().join(c,"id");const a=t.privateKey.replace(/\r\n/g,`
-`).trim()+`
-`;if(!/^-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(a))throw w().rmSync(c,{recursive:!0,force:!0}),new _.lZ("Input 'ssh-private-key' is not a private key (expected a '-----BEGIN \u2026 PRIVATE KEY-----' block).",{input:"ssh-private-key"});w().writeFileSync(f,a,{mode:384})}let d=null;return(i||t.acceptNewHostKeys)&&(d=v().join(c,"known_hosts"),w().writeFileSync(d,i?i.replace(/\r\n/g,`
-`)+`
-`:"",{mode:384})),new y(t,c,f,d)}commonOptions(){const t=[];return this.keyFile&&t.push("-i",this.keyFile,"-o","IdentitiesOnly=yes"),this.knownHostsFile&&t.push("-o",`UserKnownHostsFile=${this.knownHostsFile}`,"-o","GlobalKnownHostsFile=/dev/null"),t.push("-o",`StrictHostKeyChecking=${this.settings.acceptNewHostKeys?"accept-new":"yes"}`),t.push("-o","BatchMode=yes","-o",`ConnectTimeout=${this.settings.connectTimeout}`,"-o","ServerAliveInterval=5","-o","ServerAliveCountMax=3","-o","ControlMaster=no","-o","ControlPath=none","-o","LogLevel=ERROR"),t}sshArgv(t,o){return["ssh",...this.commonOptions(),...this.settings.extraOptions,...t.hostOptions,"-p",String(t.target.port),"--",(0,S.jK)(t.target),o]}nixStore(t){const o=(0,S.dK)(t.target),i=[...this.commonOptions(),...this.settings.extraOptions,...t.hostOptions,...o.sshOpts];for(const r of i)if(/\s/.test(r))throw new _.lZ(`The ssh option '${r}' contains whitespace, which nix cannot pass on (NIX_SSHOPTS is split on spaces).`,{host:t.host,input:"ssh-options"});return{uri:o.uri,env:{NIX_SSHOPTS:i.join(" ")}}}needsSudo(t){return this.settings.sudo==="true"?!0:this.settings.sudo==="false"?!1:t.target.user!=="root"}dispose(){w().rmSync(this.dir,{recursive:!0,force:!0})}}const g=255;async function b(l,t,o,i){const c=(i.privileged!==!1&&l.needsSudo(t)?["sudo","-n","--",...o]:o).map(A.ZL).join(" "),f=await(0,A.eF)(l.sshArgv(t,c),{timeoutMs:i.timeoutMs,check:!1,input:i.input,logger:i.logger,onStdoutLine:i.onStdoutLine,onStderrLine:i.onStderrLine});if(i.check===!1||f.exitCode===0&&!f.timedOut)return f;throw P(t,f,i)}async function C(l,t,o,i,r){return b(l,t,["sh","-c",o,"nix-deploy",...i],r)}function P(l,t,o){const i=`${l.host} (${l.target.user}@${l.target.host}:${l.target.port})`;let r;if(t.timedOut)r=`timed out after ${Math.round(o.timeoutMs/1e3)} s`;else if(t.exitCode===g)r=`could not connect: ${e(t.stderr)}`;else{const f=t.stderr.trim().split(`
-`).filter(Boolean).pop()??"";r=`failed with exit code ${t.exitCode}${f?`: ${f.slice(0,300)}`:""}`}const c=new _.lZ(`Host ${i}, phase ${o.phase}: ${o.what} ${r}.`.replace(/\.\.$/,"."),{host:l.host,phase:o.phase});return c.result=t,c}function e(l){const t=l.trim();if(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/.test(t))return/No .* host key is known|not in the list of known hosts/i.test(t)||!/CHANGED/.test(t)?"its host key is not in ssh-known-hosts (host key verification failed)":"its host key does not match the pinned key in ssh-known-hosts (host key verification failed)";if(/Permission denied/.test(t))return"permission denied (the key was not accepted)";if(/Connection refused/.test(t))return"connection refused";if(/timed out/i.test(t))return"connection timed out";if(/Could not resolve hostname/.test(t))return"the host name does not resolve";if(/No route to host/.test(t))return"no route to host";const o=t.split(`
-`).filter(Boolean).pop();return o?o.slice(0,200):"ssh exited with code 255"}function n(l){return l.split(/\s+/).filter(Boolean)}})};export{K as id,W as ids,j as modules};
+  }`;async function x(t,s={}){const h=await(0,y.g1)(`${t}#nixosConfigurations`,{apply:u,logger:s.logger,cwd:s.cwd,phase:"evaluate",what:`evaluating the hosts of '${t}'`});if(h===void 0)throw new m.lZ(`The flake '${t}' has no nixosConfigurations output, so it has no hosts.`,{phase:"evaluate",input:"flake"});const a=await(0,y.g1)(`${t}#deploy`,{apply:v,logger:s.logger,cwd:s.cwd,phase:"evaluate",what:`evaluating deploy.nodes of '${t}'`});return Object.keys(h).sort().map(l=>S(l,h[l],a))}function S(t,s,h){(0,r.Eo)(t,"A nixosConfigurations attribute name");const a=Array.isArray(s.tags)?s.tags:[];for(const l of a)if(!/^[A-Za-z0-9._-]{1,64}$/.test(l))throw new m.lZ(`Host ${t} has an invalid tag in deployment.tags (letters, digits, '.', '_' and '-' only).`,{host:t,phase:"evaluate"});try{return{name:t,system:s.system,hostName:s.hostName,fqdn:s.fqdn,tags:a,...M(t,s,h)}}catch(l){if(!(l instanceof m.lZ))throw l;return{name:t,system:s.system,hostName:s.hostName,fqdn:s.fqdn,tags:a,target:null,targetError:l,targetSource:"",sshOptions:[]}}}function I(t){if(t.target)return t.target;throw t.targetError??new m.lZ(`Host ${t.name} has no SSH target.`,{host:t.name})}function M(t,s,h){const a=h?.nodes?.[t];let l,d,o=[];if(a?.hostname){d=`Host ${t}'s deploy.nodes.${t}.hostname`;const $=a.sshUser??h?.sshUser??null;l=(0,r.hu)($?`${$}@${O(a.hostname)}`:O(a.hostname),d);const k=[...w(h?.sshOpts),...w(a.sshOpts)];o=E(k,`deploy.nodes.${t}.sshOpts`,t);const n=o.indexOf("-p");n>=0&&(l={...l,port:Number(o[n+1])},o=[...o.slice(0,n),...o.slice(n+2)])}else if(s.targetHost){d=`Host ${t}'s config.deployment.targetHost`;let $=O(s.targetHost);s.targetUser&&($=`${s.targetUser}@${$}`),s.targetPort&&($=`${$}:${s.targetPort}`),l=(0,r.hu)($,d)}else s.fqdn?(d=`Host ${t}'s config.networking.fqdn`,l=(0,r.hu)(s.fqdn,d)):s.hostName?(d=`Host ${t}'s config.networking.hostName`,l=(0,r.hu)(s.hostName,d)):(d=`Host ${t}'s attribute name`,l=(0,r.hu)(t,d));return{target:l,targetSource:d,sshOptions:o}}function O(t){return t.includes(":")&&!t.startsWith("[")?`[${t}]`:t}function w(t){return Array.isArray(t)?t.filter(s=>typeof s=="string"):[]}const f=new Set(["port","connecttimeout","connectionattempts","serveraliveinterval","serveralivecountmax","compression","ipqos","addressfamily","tcpkeepalive","proxyjump"]);function E(t,s,h){const a=[],l=(d,o)=>{throw new m.lZ(`Host ${h}: ${s} contains the ssh option '${L(d)}', which is not allowed from flake data (${o}); pass it through the workflow's 'ssh-options' input instead.`,{host:h,phase:"evaluate"})};for(let d=0;d<t.length;d++){const o=t[d];if(o==="-4"||o==="-6"||o==="-C")a.push(o);else if(o==="-p"||o.startsWith("-p")){const $=o==="-p"?t[++d]:o.slice(2);(!$||!/^\d{1,5}$/.test($))&&l(o,"the port must be a number"),a.push("-p",$)}else if(o==="-J"||o.startsWith("-J")){const $=o==="-J"?t[++d]:o.slice(2);$||l(o,"a jump host is missing"),(0,r.hu)($,`${s} (-J)`),a.push("-J",$)}else if(o==="-o"||o.startsWith("-o")){const $=o==="-o"?t[++d]:o.slice(2),k=/^([A-Za-z]+)\s*[= ]\s*([A-Za-z0-9@._:[\]-]{1,255})$/.exec($??"");k||l($??o,"expected -o Key=Value"),f.has(k[1].toLowerCase())||l(`-o${$}`,`'${k[1]}' can run commands or weaken host key checking`),a.push("-o",`${k[1]}=${k[2]}`)}else l(o,"only -p, -J, -4, -6, -C and a few -o options are accepted")}return a}function L(t){const s=JSON.stringify(t).slice(1,-1);return s.length>60?`${s.slice(0,57)}...`:s}async function A(t,s,h={}){for(const o of s)(0,r.Eo)(o,`host '${o}'`);const l=`cs: builtins.listToAttrs (map (n: { name = n; value = cs.\${n}.config.system.build.toplevel.drvPath; }) (builtins.filter (n: cs ? \${n}) ${`[ ${s.map(y.z7).join(" ")} ]`}))`;return await(0,y.g1)(`${t}#nixosConfigurations`,{apply:l,logger:h.logger,cwd:h.cwd,phase:h.phase??"evaluate",what:`evaluating the toplevel derivations of ${s.length} host(s) in '${t}'`})??{}}}),1031:((H,T,g)=>{g.d(T,{L:()=>y,a:()=>m});function m(r){if(r<1e3)return`${r} ms`;const u=r/1e3;if(u<60)return`${u.toFixed(1)} s`;const v=Math.floor(u/60);return`${v} min ${Math.round(u-v*60)} s`}function y(r,u,v=`${u}s`){return`${r} ${r===1?u:v}`}})};export{D as id,j as ids,F as modules};

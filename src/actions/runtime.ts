@@ -9,7 +9,8 @@ import * as core from '@actions/core'
 import { ActionError, describeError } from '../core/errors.js'
 import type { Annotation, Logger } from '../core/log.js'
 import { describeNixError, parseNixErrors, sameContentAs } from '../core/nix-errors.js'
-import { killAll, type RunResult } from '../core/process.js'
+import { killAll } from '../core/process.js'
+import { closeMastersIn, closeMastersNow } from '../core/ssh.js'
 import { secrets } from '../core/secrets.js'
 
 /** GitHub shows at most 10 error and 10 warning annotations per step; the rest go to the log. */
@@ -116,6 +117,7 @@ export async function runAction(
   const log = new ActionsLogger()
   const onSignal = (signal: NodeJS.Signals) => {
     killAll('SIGTERM')
+    closeMastersNow()
     if (sshFolder) fs.rmSync(sshFolder, { recursive: true, force: true })
     core.setFailed(secrets.scrub(`The ${name} step was cancelled (${signal}).`))
     process.exit(1)
@@ -128,7 +130,7 @@ export async function runAction(
   } catch (err) {
     if (!(err instanceof ActionError) && err instanceof Error && err.stack)
       core.debug(secrets.scrub(err.stack))
-    const detail = (err as { detail?: string }).detail
+    const detail = err instanceof ActionError ? err.detail : undefined
     if (detail) core.info(secrets.scrub(detail))
     annotateNixErrors(err, log)
     core.setFailed(secrets.scrub(describeError(err)))
@@ -157,7 +159,7 @@ export function workspace(): string {
 
 /** A failed nix command's evaluation errors become annotations at their file and line. */
 function annotateNixErrors(err: unknown, log: ActionsLogger): void {
-  const result = (err as { result?: RunResult }).result
+  const result = err instanceof ActionError ? err.result : undefined
   if (!result || result.argv[0] !== 'nix') return
   // The flake's sources are not known here: a store file counts as the user's only when the
   // checkout holds the same file (never nixpkgs' lib/modules.nix on the user's lib/modules.nix).
@@ -201,6 +203,7 @@ export async function removeSshFolder(): Promise<void> {
   }
   try {
     if (fs.existsSync(dir)) {
+      await closeMastersIn(dir)
       fs.rmSync(dir, { recursive: true, force: true })
       core.info('Removed the SSH key folder.')
     }

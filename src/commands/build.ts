@@ -23,7 +23,7 @@ import {
   type SideSpec
 } from '../core/build.js'
 import type { PathInfo } from '../core/closure.js'
-import { ActionError } from '../core/errors.js'
+import { ActionError, hostError } from '../core/errors.js'
 import { readInventory, requireTarget } from '../core/flake.js'
 import { parseFlakeRef, parseInstallable, parseStorePath, showValue } from '../core/inputs.js'
 import { assertFlakeExists, localFlakeDir } from '../core/local-flake.js'
@@ -270,9 +270,9 @@ async function deployedSide(
   try {
     current = parseStorePath('diff-against', text)
   } catch {
-    throw new ActionError(
-      `Host ${remote.host}, phase diff: /run/current-system is not a store path (${showValue(text || '(empty)')}); is it a NixOS system?`,
-      { host: remote.host, phase: 'diff' }
+    throw hostError(
+      { host: remote.host, phase: 'diff', kind: 'host-state' },
+      `/run/current-system is not a store path (${showValue(text || '(empty)')}); is it a NixOS system?`
     )
   }
   ctx.logger.info(`${remote.host} runs ${current}.`)

@@ -3,7 +3,7 @@
  * command both call these; the adapter adds the Actions cache and deployment records as hooks.
  */
 import os from 'node:os'
-import { ActionError } from '../core/errors.js'
+import { ActionError, hostError } from '../core/errors.js'
 import { readInventory, requireTarget, type HostInfo } from '../core/flake.js'
 import { parseHealthChecks } from '../core/health-config.js'
 import {
@@ -185,9 +185,9 @@ async function storePaths(
   hosts.forEach((h, i) => {
     const path = drvs ? byDrv.get(drvs[i]) : built[0]?.outputs.out
     if (!path)
-      throw new ActionError(
-        `Host ${h}, phase build: nix build did not report the system ${drvs?.[i] ?? ''} it built for this host.`,
-        { host: h, phase: 'build' }
+      throw hostError(
+        { host: h, phase: 'build' },
+        `nix build did not report the system ${drvs?.[i] ?? ''} it built for this host`
       )
     out.set(h, path)
   })
@@ -327,6 +327,7 @@ export async function deployCommand(
     })
     return { ...result, status: overall(result.results), mode, strategy }
   } finally {
+    await session.close()
     session.dispose()
   }
 }
@@ -397,6 +398,7 @@ export async function rollbackCommand(
         : 'rolled-back'
     return { results, status }
   } finally {
+    await session.close()
     session.dispose()
   }
 }

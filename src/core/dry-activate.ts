@@ -12,7 +12,7 @@
 import { BOOT_COMPONENTS, rebootReason, type BootComponent, type RebootReason } from './model.js'
 import { isUnitName, parseActivationOutput } from './activation-output.js'
 import { packageName } from './closure.js'
-import { ActionError } from './errors.js'
+import { ActionError, hostError } from './errors.js'
 import type { Logger } from './log.js'
 import { nixCopy } from './nix.js'
 import type { RunResult } from './process.js'
@@ -167,11 +167,8 @@ export function rebootReasons(cmp: SystemComparison): RebootReason[] {
   return reasons
 }
 
-function failure(host: string, phase: string, why: string): ActionError {
-  return new ActionError(`Host ${host}, phase ${phase}: ${why}`.replace(/\.*$/, '.'), {
-    host,
-    phase
-  })
+function failure(host: string, phase: string, why: string, detail?: string): ActionError {
+  return hostError({ host, phase, detail }, why)
 }
 
 function lastLine(text: string): string {
@@ -227,11 +224,7 @@ export async function dryActivate(opts: DryActivateOptions): Promise<DryActivate
       })
     } catch (err) {
       if (!(err instanceof ActionError)) throw err
-      const wrapped = failure(host, 'copy', err.message)
-      ;(wrapped as ActionError & { detail?: string }).detail = (
-        err as ActionError & { detail?: string }
-      ).detail
-      throw wrapped
+      throw failure(host, 'copy', err.message, err.detail)
     }
     copied = true
     log.info(`Copied the closure of ${storePath} to ${host}.`)
@@ -257,18 +250,12 @@ export async function dryActivate(opts: DryActivateOptions): Promise<DryActivate
     }
   )
   if (r.exitCode !== 0 || r.timedOut) {
-    const err = failure(
+    throw failure(
       host,
       'dry-activate',
-      whyFailed(r, 'switch-to-configuration dry-activate', timeoutMs)
+      whyFailed(r, 'switch-to-configuration dry-activate', timeoutMs),
+      [r.stdout, r.stderr].join('\n').trim().split('\n').slice(-30).join('\n')
     )
-    ;(err as ActionError & { detail?: string }).detail = [r.stdout, r.stderr]
-      .join('\n')
-      .trim()
-      .split('\n')
-      .slice(-30)
-      .join('\n')
-    throw err
   }
   const activation = parseActivationOutput(`${r.stderr}\n${r.stdout}`)
 

@@ -21,9 +21,9 @@
  *   redirects (to https, to a login page) would otherwise pass on whatever page it lands on. The
  *   3xx status is reported (with its Location) so the user can fix the URL or accept the status.
  *   At most 1 MiB of the body is read for a `body` match.
- * - `command`, `tcp`, `systemd`: on the host, each attempt over a FRESH ssh connection
- *   (`ctx.runOnHost`, which the caller builds with `remoteRun`), so a pass also proves that a new
- *   SSH connection to the new generation works.
+ * - `command`, `tcp`, `systemd`: on the host, over SSH (`ctx.runOnHost`, which the caller builds
+ *   with `remoteRun`: in a deploy, a channel of the host's one connection; the verify phase has
+ *   proven with a fresh login of its own that the new generation accepts new connections).
  */
 import { ActionError } from './errors.js'
 import {
@@ -63,8 +63,9 @@ export interface HealthContext {
   /** The target's address (`{target}`): a host name or IP; an IPv6 literal without brackets. */
   address: string
   /**
-   * Runs a command on the host over a FRESH ssh connection (the caller builds it with remoteRun:
-   * each argv word quoted for the remote shell). Must not throw for a non-zero exit.
+   * Runs a command on the host over SSH (the caller builds it with remoteRun: each argv word
+   * quoted for the remote shell; the deploy's verify phase has proven a fresh login first).
+   * Must not throw for a non-zero exit.
    */
   runOnHost(argv: string[], timeoutMs: number): Promise<HostCommandResult>
   logger?: Logger

@@ -117,13 +117,13 @@ export function commandFailed(
     const summary = errorSummary(result.stderr)
     reason = `exited with code ${result.exitCode}${summary ? `: ${summary}` : ''}`
   }
-  const err = new ActionError(`${where(options)}${what} ${reason}`.replace(/\.*$/, '.'), {
+  return new ActionError(`${where(options)}${what} ${reason}`.replace(/\.*$/, '.'), {
+    kind: 'command',
     host: options.host,
-    phase: options.phase
+    phase: options.phase,
+    result,
+    detail: lastLines(result.stderr, 30)
   })
-  ;(err as ActionError & { result?: RunResult }).result = result
-  ;(err as ActionError & { detail?: string }).detail = lastLines(result.stderr, 30)
-  return err
 }
 
 /** Ends every command still running (a cancelled step). */

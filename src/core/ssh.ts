@@ -3,11 +3,20 @@
  * the ssh argv every connection uses, the NIX_SSHOPTS nix uses for `ssh-ng://`, and `remoteRun`,
  * the one way a command runs on a host: an argv list, each word quoted for the remote shell, the
  * destination after `--`, a timeout on every call, `sudo` when the user is not root.
+ *
+ * One connection per host: `connect(remote)` opens an OpenSSH master (ControlMaster) whose socket
+ * lives in the run's private folder; from then on every command to that host, `nix copy`
+ * (NIX_SSHOPTS carries the same ControlPath) and the long-lived sessions (lock, heartbeat) are
+ * channels of that one login. `{ fresh: true }` asks for a connection of its own (proving that
+ * the host accepts new logins). A master that went away (the connection dropped, the host
+ * rebooted) is opened again on the next command. `close()` ends every master (`ssh -O exit`);
+ * `closeMastersNow()` ends them at once when the step is cancelled; ControlPersist ends a master
+ * whose runner was killed, a few seconds after its last channel closed.
  */
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ActionError } from './errors.js'
+import { ActionError, hostError } from './errors.js'
 import type { Logger } from './log.js'
 import { run, shellQuote, type RunResult } from './process.js'
 import { secrets } from './secrets.js'
@@ -43,12 +52,66 @@ export interface Remote {
   hostOptions: string[]
 }
 
+/** Seconds a master outlives its last channel (a killed runner's master ends by itself). */
+export const CONTROL_PERSIST_SECONDS = 10
+
+/** Pids of the masters this process opened, for `closeMastersNow` (a cancelled step). */
+const masterPids = new Set<number>()
+
+/** Ends every SSH master this process opened, at once (synchronous: for signal handlers). */
+export function closeMastersNow(): void {
+  for (const pid of masterPids) {
+    try {
+      process.kill(pid, 'SIGTERM')
+    } catch {
+      /* gone already */
+    }
+  }
+  masterPids.clear()
+}
+
+/**
+ * Ends the masters whose control sockets are in `dir` (the post step, after a main step that
+ * could not: killed, crashed). A socket nobody listens on is left for the folder's removal.
+ */
+export async function closeMastersIn(dir: string): Promise<void> {
+  const sockets = fs
+    .readdirSync(dir)
+    .filter(f => /^m\d+$/.test(f))
+    .map(f => path.join(dir, f))
+  await Promise.all(
+    sockets.map(p =>
+      run(['ssh', '-o', `ControlPath=${p}`, '-O', 'exit', '--', 'master'], {
+        timeoutMs: 10_000,
+        check: false
+      })
+    )
+  )
+}
+
+interface Master {
+  /** The control socket, inside the run's private folder. */
+  path: string
+  /** The master's pid, once known. */
+  pid: number | null
+  /** The open in progress, shared by concurrent callers. */
+  opening: Promise<RunResult | null> | null
+}
+
+/** How a command reaches the host: through the host's master, or over a connection of its own. */
+export interface ConnectOptions {
+  /** A new login of its own, never the master (proves the host accepts new connections). */
+  fresh?: boolean
+}
+
 /**
  * The run's SSH material on disk, in a private folder (0700) under `RUNNER_TEMP` (or the system
  * temporary folder). `dispose` removes it; the actions' post step removes it too, after a failure
  * or a cancel.
  */
 export class SshSession {
+  private readonly masters = new Map<string, Master>()
+
   private constructor(
     readonly settings: SshSettings,
     readonly dir: string,
@@ -96,6 +159,118 @@ export class SshSession {
     return new SshSession(settings, dir, keyFile, knownHostsFile)
   }
 
+  private masterKey(remote: Remote): string {
+    const t = remote.target
+    return `${t.user}@${t.host}:${t.port} ${remote.hostOptions.join(' ')}`
+  }
+
+  /** The control socket for a remote whose master was asked for, or null (no multiplexing). */
+  controlPath(remote: Remote): string | null {
+    return this.masters.get(this.masterKey(remote))?.path ?? null
+  }
+
+  private muxOptions(remote: Remote, how: ConnectOptions = {}): string[] {
+    const p = how.fresh ? null : this.controlPath(remote)
+    if (p && fs.existsSync(p)) return ['-o', 'ControlMaster=no', '-o', `ControlPath=${p}`]
+    // A fresh connection every time: proving the host means proving a NEW connection works.
+    return ['-o', 'ControlMaster=no', '-o', 'ControlPath=none']
+  }
+
+  /**
+   * Opens the host's master connection (one SSH login) unless it is open. From then on commands
+   * to this host go through it. Returns null when it is open, or the failed ssh run (exit code
+   * 255 and ssh's words) when the host could not be reached.
+   */
+  async connect(
+    remote: Remote,
+    opts: { timeoutMs?: number; logger?: Logger } = {}
+  ): Promise<RunResult | null> {
+    const key = this.masterKey(remote)
+    let m = this.masters.get(key)
+    if (!m) {
+      // Short (a socket path has a limit of ~100 bytes) and private (the folder is 0700).
+      m = { path: path.join(this.dir, `m${this.masters.size}`), pid: null, opening: null }
+      this.masters.set(key, m)
+    }
+    if (fs.existsSync(m.path)) return null
+    if (m.opening) return m.opening
+    const master = m
+    master.opening = (async () => {
+      if (master.pid !== null) masterPids.delete(master.pid)
+      master.pid = null
+      const argv = [
+        'ssh',
+        ...this.commonOptions(),
+        ...this.settings.extraOptions,
+        ...remote.hostOptions,
+        '-o',
+        'ControlMaster=yes',
+        '-o',
+        `ControlPath=${master.path}`,
+        '-o',
+        `ControlPersist=${CONTROL_PERSIST_SECONDS}`,
+        '-N',
+        '-f',
+        '-p',
+        String(remote.target.port),
+        '--',
+        sshDestination(remote.target)
+      ]
+      const r = await run(argv, {
+        timeoutMs: opts.timeoutMs ?? (this.settings.connectTimeout + 30) * 1000,
+        check: false,
+        logger: opts.logger
+      })
+      if (r.exitCode !== 0 || r.timedOut) return r
+      // The master answers on its socket (asked a few times: it may still be setting it up).
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const check = await run(
+          ['ssh', '-o', `ControlPath=${master.path}`, '-O', 'check', '--', 'master'],
+          { timeoutMs: 10_000, check: false }
+        )
+        const pid = /pid=(\d+)/.exec(check.stderr + check.stdout)
+        if (check.exitCode === 0 && pid) {
+          master.pid = Number(pid[1])
+          masterPids.add(master.pid)
+          return null
+        }
+        await new Promise(res => setTimeout(res, 100))
+      }
+      return {
+        ...r,
+        exitCode: SSH_CONNECTION_FAILED,
+        stderr: `${r.stderr}\nthe SSH master connection did not answer on its control socket`
+      }
+    })().finally(() => {
+      master.opening = null
+    })
+    return master.opening
+  }
+
+  /** Ends every master connection of this session (`ssh -O exit`). */
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.masters.values()].map(async m => {
+        if (m.opening) await m.opening.catch(() => null)
+        if (fs.existsSync(m.path)) {
+          await run(['ssh', '-o', `ControlPath=${m.path}`, '-O', 'exit', '--', 'master'], {
+            timeoutMs: 10_000,
+            check: false
+          })
+        }
+        if (m.pid !== null) {
+          try {
+            process.kill(m.pid, 'SIGTERM')
+          } catch {
+            /* ended by -O exit */
+          }
+          masterPids.delete(m.pid)
+        }
+        m.pid = null
+      })
+    )
+  }
+
   /** Options shared by ssh and NIX_SSHOPTS (no whitespace inside any word). */
   private commonOptions(): string[] {
     const o: string[] = []
@@ -118,21 +293,20 @@ export class SshSession {
       'ServerAliveInterval=5',
       '-o',
       'ServerAliveCountMax=3',
-      // A fresh connection every time: proving the host means proving a NEW connection works.
-      '-o',
-      'ControlMaster=no',
-      '-o',
-      'ControlPath=none',
       '-o',
       'LogLevel=ERROR'
     )
     return o
   }
 
-  /** The ssh argv for running `remoteCommand` (already a quoted string) on the remote. */
-  sshArgv(remote: Remote, remoteCommand: string): string[] {
+  /**
+   * The ssh argv for running `remoteCommand` (already a quoted string) on the remote: through
+   * the host's master when one is open, else (or with `fresh`) over a connection of its own.
+   */
+  sshArgv(remote: Remote, remoteCommand: string, how: ConnectOptions = {}): string[] {
     return [
       'ssh',
+      ...this.muxOptions(remote, how),
       ...this.commonOptions(),
       ...this.settings.extraOptions,
       ...remote.hostOptions,
@@ -148,6 +322,7 @@ export class SshSession {
   nixStore(remote: Remote): { uri: string; env: Record<string, string> } {
     const store = nixStoreUri(remote.target)
     const words = [
+      ...this.muxOptions(remote),
       ...this.commonOptions(),
       ...this.settings.extraOptions,
       ...remote.hostOptions,
@@ -174,12 +349,23 @@ export class SshSession {
     return remote.target.user !== 'root'
   }
 
+  /** Removes the folder (key, known_hosts, control sockets); masters still open are ended. */
   dispose(): void {
+    for (const m of this.masters.values()) {
+      if (m.pid === null) continue
+      try {
+        process.kill(m.pid, 'SIGTERM')
+      } catch {
+        /* closed already */
+      }
+      masterPids.delete(m.pid)
+      m.pid = null
+    }
     fs.rmSync(this.dir, { recursive: true, force: true })
   }
 }
 
-export interface RemoteRunOptions {
+export interface RemoteRunOptions extends ConnectOptions {
   timeoutMs: number
   /** Run as root (through sudo when the user is not root). Default true. */
   privileged?: boolean
@@ -205,7 +391,15 @@ export async function remoteRun(
   const words =
     opts.privileged !== false && session.needsSudo(remote) ? ['sudo', '-n', '--', ...argv] : argv
   const command = words.map(shellQuote).join(' ')
-  const result = await run(session.sshArgv(remote, command), {
+  if (!opts.fresh && session.controlPath(remote)) {
+    // The master went away (a dropped connection, a reboot): open it again, or say why not.
+    const failed = await session.connect(remote, { logger: opts.logger })
+    if (failed) {
+      if (opts.check === false) return failed
+      throw remoteFailure(remote, failed, opts)
+    }
+  }
+  const result = await run(session.sshArgv(remote, command, opts), {
     timeoutMs: opts.timeoutMs,
     check: false,
     input: opts.input,
@@ -234,7 +428,7 @@ export function remoteFailure(
   result: RunResult,
   opts: { phase: string; what: string; timeoutMs: number }
 ): ActionError {
-  const at = `${remote.host} (${remote.target.user}@${remote.target.host}:${remote.target.port})`
+  const at = `${remote.target.user}@${remote.target.host}:${remote.target.port}`
   let why: string
   if (result.timedOut) why = `timed out after ${Math.round(opts.timeoutMs / 1000)} s`
   else if (result.exitCode === SSH_CONNECTION_FAILED)
@@ -243,15 +437,16 @@ export function remoteFailure(
     const last = result.stderr.trim().split('\n').filter(Boolean).pop() ?? ''
     why = `failed with exit code ${result.exitCode}${last ? `: ${last.slice(0, 300)}` : ''}`
   }
-  const err = new ActionError(
-    `Host ${at}, phase ${opts.phase}: ${opts.what} ${why}.`.replace(/\.\.$/, '.'),
+  return hostError(
     {
       host: remote.host,
-      phase: opts.phase
-    }
+      at,
+      phase: opts.phase,
+      kind: result.exitCode === SSH_CONNECTION_FAILED ? 'connection' : 'command',
+      result
+    },
+    `${opts.what} ${why}`
   )
-  ;(err as ActionError & { result?: RunResult }).result = result
-  return err
 }
 
 /** ssh's own words, made into one clause. */

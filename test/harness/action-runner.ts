@@ -69,8 +69,12 @@ export interface RunActionOptions {
   /** Run runs.post after main (default: when the action has one). */
   post?: boolean
   timeoutMs?: number
-  /** Send a signal to the main step when `when` returns true for a line of its stdout. */
-  interrupt?: { signal: NodeJS.Signals; when: (line: string) => boolean }
+  /**
+   * Send a signal to the main step when `when` returns true for a line of its stdout. With
+   * `tree`, to the whole step: the node process and every process it started (as a runner
+   * ending a job kills the process tree), all at once.
+   */
+  interrupt?: { signal: NodeJS.Signals; when: (line: string) => boolean; tree?: boolean }
   /** The github.token the runner would substitute for `${{ github.token }}` defaults. */
   token?: string
 }
@@ -196,7 +200,8 @@ async function runStep(
         pending = lines.pop() ?? ''
         if (lines.some(l => interrupt.when(l))) {
           interrupted = true
-          child.kill(interrupt.signal)
+          if (interrupt.tree && child.pid) killTree(child.pid, interrupt.signal)
+          else child.kill(interrupt.signal)
         }
       }
     })
@@ -208,6 +213,38 @@ async function runStep(
       resolve({ exitCode, signal, stdout, stderr, durationMs: Date.now() - started })
     })
   })
+}
+
+/** Signals a process and all its descendants (found through /proc), all at once. */
+function killTree(root: number, signal: NodeJS.Signals): void {
+  const children = new Map<number, number[]>()
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    // pid (comm) state ppid …; comm may hold spaces and parentheses: read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    const list = children.get(ppid) ?? []
+    list.push(Number(entry))
+    children.set(ppid, list)
+  }
+  const all: number[] = []
+  const walk = (pid: number) => {
+    all.push(pid)
+    for (const c of children.get(pid) ?? []) walk(c)
+  }
+  walk(root)
+  for (const pid of all) {
+    try {
+      process.kill(pid, signal)
+    } catch {
+      /* gone already */
+    }
+  }
 }
 
 function readIf(file: string): string {

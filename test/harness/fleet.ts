@@ -71,6 +71,11 @@ export interface SimHost {
   startSsh(): Promise<void>
   /** Whether a store path is valid in the host's own store. */
   hasPath(storePath: string): Promise<boolean>
+  /**
+   * SSH logins the host's sshd accepted so far ("Accepted publickey" lines of its own log,
+   * /run/sim/sshd.log, written at LogLevel VERBOSE by the sshd the harness starts).
+   */
+  sshLogins(): Promise<number>
 }
 
 export interface Fleet {
@@ -359,7 +364,7 @@ class Host implements SimHost {
   }
 
   async startSsh(): Promise<void> {
-    const r = await this.exec(['/usr/sbin/sshd', '-f', this.sshdConfigPath])
+    const r = await this.exec(['/usr/sbin/sshd', '-f', this.sshdConfigPath, '-E', SSHD_LOG])
     if (r.code !== 0)
       throw new Error(`fleet: sshd on ${this.name} did not start: ${r.stderr.trim()}`)
     await waitFor(`sshd on ${this.name}`, 10_000, () => this.sshAlive())
@@ -369,7 +374,15 @@ class Host implements SimHost {
     const r = await this.exec(['nix-store', '--check-validity', storePath])
     return r.code === 0
   }
+
+  async sshLogins(): Promise<number> {
+    const r = await this.exec(['cat', SSHD_LOG])
+    return r.stdout.split('\n').filter(l => l.includes('Accepted publickey')).length
+  }
 }
+
+/** Each host's sshd log (inside its namespace; /run/sim survives a simulated reboot). */
+const SSHD_LOG = '/run/sim/sshd.log'
 
 /**
  * A host that boots systemd: commands enter all of its namespaces through its PID 1; its sshd is
@@ -439,6 +452,12 @@ class SystemdHost implements SimHost {
 
   hasPath(storePath: string): Promise<boolean> {
     return Host.prototype.hasPath.call(this, storePath)
+  }
+
+  /** Its sshd (a unit) logs to the journal. */
+  async sshLogins(): Promise<number> {
+    const r = await this.exec(['journalctl', '--no-pager', '-o', 'cat', '-u', 'sim-sshd.service'])
+    return r.stdout.split('\n').filter(l => l.includes('Accepted publickey')).length
   }
 }
 
@@ -620,7 +639,8 @@ function sshdConfig(h: SimHost, hostKey: string, authorizedKeys: string, pidFile
     'MaxStartups 200:30:400',
     'MaxSessions 100',
     'Subsystem sftp internal-sftp',
-    'LogLevel ERROR',
+    // Every accepted login is logged ("Accepted publickey …"), so tests can count them.
+    'LogLevel VERBOSE',
     ''
   ].join('\n')
 }

@@ -319,7 +319,9 @@ describe('deploy', () => {
       ) {
         await new Promise(r => setTimeout(r, 100))
       }
-      const second = await deploy(h, sys.b)
+      // Another system than both the host's and the first deploy's: the second deploy cannot
+      // find its work done ('unchanged'), however far the first has come; it must meet the lock.
+      const second = await deploy(h, sys.broken)
       expect(second.exitCode).toBe(1)
       expect(second.failure).toMatch(/phase lock: another deploy is running on this host/)
       const done = await first
@@ -449,6 +451,178 @@ describe('deploy with mode: boot and reboot: true', () => {
       expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
       expect(await h.generations()).toEqual([1, 2])
       expect(await h.bootSystem()).toBe(sys.b)
+    },
+    T
+  )
+})
+
+/** The ssh processes (masters included) whose command line names the run's temporary folder. */
+function sshProcessesOf(run: ActionRun): number[] {
+  const pids: number[] = []
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let cmdline: string
+    try {
+      cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ')
+    } catch {
+      continue
+    }
+    if (/^ssh[: ]/.test(cmdline) && cmdline.includes(`${run.runnerTemp}/`)) pids.push(Number(entry))
+  }
+  return pids
+}
+
+/** Polls (a bounded number of attempts) until no ssh process of the run is left; returns those left. */
+async function sshLeftAfter(run: ActionRun): Promise<number[]> {
+  let left = sshProcessesOf(run)
+  for (let i = 0; i < 20 && left.length > 0; i++) {
+    await new Promise(r => setTimeout(r, 250))
+    left = sshProcessesOf(run)
+  }
+  return left
+}
+
+/** The dead-man switch's files on the host: beats received, the last one's time, the deadline. */
+async function heartbeats(
+  h: SimHost
+): Promise<{ beats: number; lastBeat: number; deadline: number }[]> {
+  const r = await h.exec([
+    'sh',
+    '-c',
+    'for f in /run/nix-deploy/beats-*; do [ -e "$f" ] || continue; id=${f#/run/nix-deploy/beats-}; echo "$(cat "$f") $(cat "/run/nix-deploy/deadline-$id")"; done'
+  ])
+  return r.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map(l => l.split(' ').map(Number))
+    .map(([beats, lastBeat, deadline]) => ({ beats, lastBeat, deadline }))
+}
+
+/**
+ * Kills the whole deploy step (node and every process it started) at the first stdout line
+ * `when` accepts, with health-timeout 60 and confirm-timeout 6; waits for the host's watchdog to
+ * finish its rollback (a bounded number of polls) and returns what the host says then.
+ */
+async function killWholeStep(h: SimHost, healthChecks: string, when: (line: string) => boolean) {
+  await fleet.install(h, sys.a)
+  await h.exec([
+    'sh',
+    '-c',
+    'rm -f /run/nix-deploy/beats-* /run/nix-deploy/deadline-* /run/nix-deploy/rollback-*'
+  ])
+  const gens = await h.generations()
+  const run = await deploy(
+    h,
+    sys.b,
+    { 'health-checks': healthChecks, 'health-timeout': '60', 'confirm-timeout': '6' },
+    { interrupt: { signal: 'SIGKILL', when, tree: true }, post: false }
+  )
+  const exitFiles = async () =>
+    (
+      await h.exec(['sh', '-c', 'ls /run/nix-deploy/ | grep -c "^rollback-.*\\.exit$"'])
+    ).stdout.trim()
+  // 60 polls of 0.5 s: far less than the 96 s a deadline pushed to health-timeout +
+  // confirm-timeout + 30 s (the old extension) would keep the new system.
+  let polls = 0
+  while ((await exitFiles()) !== '1' && polls < 60) {
+    await new Promise(r => setTimeout(r, 500))
+    polls++
+  }
+  return { run, gens, beatsAtRestore: await heartbeats(h) }
+}
+
+describe('one SSH connection per host, and a dead-man switch that needs the runner alive', () => {
+  it(
+    "a deploy logs in at most 3 times (counted in the host's sshd log), and no ssh process outlives it",
+    async () => {
+      const h = fleet.host('web')
+      await fleet.install(h, sys.a)
+      const before = await h.sshLogins()
+      const run = await deploy(h, sys.b)
+      expect({ status: run.outputs.status, failure: run.failure }).toEqual({
+        status: 'deployed',
+        failure: undefined
+      })
+      const logins = (await h.sshLogins()) - before
+      // The host's connection, and the fresh login that proves the new system accepts logins.
+      expect(logins).toBeGreaterThanOrEqual(2)
+      expect(logins).toBeLessThanOrEqual(3)
+      expect(await sshLeftAfter(run)).toEqual([])
+
+      // A deploy that fails its health checks and rolls back: no more logins either.
+      const before2 = await h.sshLogins()
+      const failed = await deploy(h, sys.unhealthy)
+      expect(failed.outputs.status).toBe('rolled-back')
+      expect(await state(h)).toEqual({ current: sys.b, profile: sys.b })
+      const logins2 = (await h.sshLogins()) - before2
+      expect(logins2).toBeGreaterThanOrEqual(2)
+      expect(logins2).toBeLessThanOrEqual(3)
+      expect(await sshLeftAfter(failed)).toEqual([])
+    },
+    T
+  )
+
+  it(
+    'a cancelled deploy (SIGTERM) ends its ssh connections at once',
+    async () => {
+      const h = fleet.host('web')
+      await fleet.install(h, sys.a)
+      const run = await deploy(
+        h,
+        sys.b,
+        { 'health-checks': '- command: sleep 20', 'health-timeout': '60' },
+        {
+          interrupt: { signal: 'SIGTERM', when: line => line.includes('web: verify') },
+          post: false
+        }
+      )
+      expect(run.exitCode).toBe(1)
+      expect(await sshLeftAfter(run)).toEqual([])
+    },
+    T
+  )
+
+  it(
+    'SIGKILL of the whole step right after the switch: the host restores the exact previous generation one confirm-timeout after the last heartbeat',
+    async () => {
+      const h = fleet.host('web')
+      const { run, gens, beatsAtRestore } = await killWholeStep(h, '- command: sleep 20', line =>
+        line.includes('web: verify')
+      )
+      expect(run.signal).toBe('SIGKILL')
+      expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })
+      expect(await h.generations()).toEqual(gens)
+      expect(beatsAtRestore).toHaveLength(1)
+      const [hb] = beatsAtRestore
+      expect(hb.beats).toBeGreaterThanOrEqual(1)
+      // The deadline the watchdog acted on: the last heartbeat + confirm-timeout, not + health-timeout.
+      expect(hb.deadline - hb.lastBeat).toBe(6)
+      // Nobody beats any more: the count is what it was when the host restored itself.
+      expect(await heartbeats(h)).toEqual(beatsAtRestore)
+    },
+    T
+  )
+
+  it(
+    'SIGKILL of the whole step during the health checks: the heartbeat renewed the deadline while the checks ran, then the host restored itself',
+    async () => {
+      const h = fleet.host('web')
+      const { run, gens, beatsAtRestore } = await killWholeStep(
+        h,
+        '- command: "false"',
+        // The second "retrying" line of the failing check (they come every 10 s).
+        line => /web: .*retrying \(attempt ([2-9]|\d\d+)/.test(line)
+      )
+      expect(run.signal).toBe('SIGKILL')
+      expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })
+      expect(await h.generations()).toEqual(gens)
+      expect(beatsAtRestore).toHaveLength(1)
+      const [hb] = beatsAtRestore
+      // Beats during the checks: more than the one that armed the switch.
+      expect(hb.beats).toBeGreaterThanOrEqual(3)
+      expect(hb.deadline - hb.lastBeat).toBe(6)
+      expect(await heartbeats(h)).toEqual(beatsAtRestore)
     },
     T
   )

@@ -6,6 +6,7 @@
  * State lives in /run/nix-deploy (tmpfs: gone at reboot, like the generation it guards):
  *   lock, lock.info                 the host lock (flock) and who holds it
  *   armed-ID, deadline-ID           when the watchdog was armed, and the current deadline (epoch s)
+ *   beats-ID                        the heartbeats received: "<count> <epoch s of the last one>"
  *   confirm-ID                      the deployment was confirmed: the watchdog stands down
  *   switch-ID.log/.exit/.end        a detached activation's output, exit code and end time
  *   rollback-ID.log/.exit           the watchdog's rollback, when it fired
@@ -63,7 +64,8 @@ probe_state() {
   sd=no; if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then sd=yes; fi
   fl=no; if command -v flock >/dev/null 2>&1; then fl=yes; fi
   want=no; if [ -n "$want_path" ] && [ -e "$want_path" ]; then want=yes; fi
-  printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want"
+  act=no; if [ -n "$cur" ] && [ -x "$cur/bin/switch-to-configuration" ]; then act=yes; fi
+  printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\nactivatable=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want" "$act"
 }
 `
 
@@ -204,12 +206,23 @@ d=$1; id=$2
 [ -e "$d/switch-$id.log" ] || { echo "nix-deploy: no activation $id on this host" >&2; exit 93; }
 ` + WAIT_BODY()
 
-/** Pushes the watchdog's deadline to now + $3 seconds. $1 state dir, $2 id. */
-export const EXTEND = `
-d=$1; id=$2
-[ -e "$d/rollback-$id.log" ] && { echo fired; exit 92; }
-echo $(( $(date +%s) + $3 )) > "$d/deadline-$id.tmp" && mv -f "$d/deadline-$id.tmp" "$d/deadline-$id"
-echo extended
+/**
+ * The dead-man switch's heartbeat: each line the runner sends pushes the watchdog's deadline to
+ * now + $3 (confirm-timeout) and is answered "nix-deploy-beat <line>". The count and time of the
+ * last beat go to beats-ID ("<count> <epoch s>"). Ends when the input ends (the runner stopped
+ * or died, the connection dropped), when the deploy is confirmed, or when the watchdog fired
+ * ("nix-deploy-fired", exit 92). $1 state dir, $2 id, $3 confirm timeout.
+ */
+export const HEARTBEAT = `
+d=$1; id=$2; n=0
+while read -r beat; do
+  [ -e "$d/rollback-$id.log" ] && { echo nix-deploy-fired; exit 92; }
+  [ -e "$d/confirm-$id" ] && exit 0
+  now=$(date +%s)
+  echo $(( now + $3 )) > "$d/deadline-$id.tmp" && mv -f "$d/deadline-$id.tmp" "$d/deadline-$id"
+  n=$((n+1)); echo "$n $now" > "$d/beats-$id"
+  echo "nix-deploy-beat $beat"
+done
 `
 
 /**

@@ -2,11 +2,12 @@
  * One host's system, over SSH: what it runs, its lock, the watchdog, activation, confirmation.
  * Every call is a constant script from host-scripts.ts with its values as arguments.
  */
-import { ActionError } from '../errors.js'
+import { hostError } from '../errors.js'
 import type { Logger } from '../log.js'
-import { startProcess, type LongRunning } from '../process.js'
+import { startProcess, type LongRunning, type RunResult } from '../process.js'
 import { shellQuote } from '../process.js'
 import {
+  remoteFailure,
   remoteScript,
   SSH_CONNECTION_FAILED,
   describeSshError,
@@ -18,8 +19,8 @@ import {
   ARM,
   CONFIRM,
   DISARM,
-  EXTEND,
   GENERATIONS,
+  HEARTBEAT,
   LOCK,
   PROBE,
   REBOOT,
@@ -40,6 +41,8 @@ export interface Probe {
   systemd: boolean
   flock: boolean
   hasWanted: boolean
+  /** The running system has bin/switch-to-configuration (it can be activated again). */
+  activatable: boolean
 }
 
 const SHORT = 60_000
@@ -77,6 +80,16 @@ export class RemoteSystem {
     })
   }
 
+  /**
+   * Opens the host's one SSH connection (the master every later command goes through). Throws
+   * a connection ActionError in `phase` when the host cannot be reached.
+   */
+  async connect(phase: string, what: string): Promise<void> {
+    const timeoutMs = (this.session.settings.connectTimeout + 30) * 1000
+    const failed = await this.session.connect(this.remote, { timeoutMs, logger: this.logger })
+    if (failed) throw remoteFailure(this.remote, failed, { phase, what, timeoutMs })
+  }
+
   async probe(wanted: string, phase = 'probe'): Promise<Probe> {
     const r = await this.script(PROBE, [wanted], phase, 'reading the current system')
     return this.parseProbe(r.stdout.split('\n'), phase)
@@ -89,12 +102,9 @@ export class RemoteSystem {
       if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim())
     }
     if (!kv.has('current')) {
-      throw new ActionError(
-        `Host ${this.host}, phase ${phase}: the host's answer could not be read (is its login shell POSIX?).`,
-        {
-          host: this.host,
-          phase
-        }
+      throw hostError(
+        { host: this.host, phase, kind: 'host-state' },
+        "the host's answer could not be read (is its login shell POSIX?)"
       )
     }
     return {
@@ -107,7 +117,8 @@ export class RemoteSystem {
       bootId: kv.get('boot') ?? '',
       systemd: kv.get('systemd') === 'yes',
       flock: kv.get('flock') === 'yes',
-      hasWanted: kv.get('has-wanted') === 'yes'
+      hasWanted: kv.get('has-wanted') === 'yes',
+      activatable: kv.get('activatable') === 'yes'
     }
   }
 
@@ -152,26 +163,24 @@ export class RemoteSystem {
     }
     proc.kill()
     const result = await proc.done
+    const where = { host: this.host, phase: 'lock' }
     if (line?.startsWith('nix-deploy-lock-busy')) {
       const who = line.slice('nix-deploy-lock-busy'.length).trim()
-      throw new ActionError(
-        `Host ${this.host}, phase lock: another deploy is running on this host${who ? ` (${who})` : ''}; try again when it has finished.`,
-        { host: this.host, phase: 'lock' }
+      throw hostError(
+        { ...where, kind: 'busy' },
+        `another deploy is running on this host${who ? ` (${who})` : ''}; try again when it has finished`
       )
     }
     if (result.exitCode === SSH_CONNECTION_FAILED) {
-      throw new ActionError(
-        `Host ${this.host}, phase lock: could not connect: ${describeSshError(result.stderr)}.`,
-        {
-          host: this.host,
-          phase: 'lock'
-        }
+      throw hostError(
+        { ...where, kind: 'connection' },
+        `could not connect: ${describeSshError(result.stderr)}`
       )
     }
     const why = result.stderr.trim().split('\n').pop() ?? ''
-    throw new ActionError(
-      `Host ${this.host}, phase lock: could not take the deploy lock${/flock.*not found/.test(result.stderr) ? ' (flock is missing on the host)' : why ? `: ${why}` : ''}.`,
-      { host: this.host, phase: 'lock' }
+    throw hostError(
+      { ...where, kind: 'command', detail: result.stderr },
+      `could not take the deploy lock${result.exitCode === 127 ? ' (flock is missing on the host)' : why ? `: ${why}` : ''}`
     )
   }
 
@@ -257,22 +266,41 @@ export class RemoteSystem {
     return { exitCode: lost ? null : r.exitCode, output: r.stderr, connectionLost: lost }
   }
 
-  /** A fresh connection that also pushes the watchdog's deadline. Returns false when the watchdog already fired. */
-  async extend(id: string, seconds: number): Promise<boolean> {
-    const r = await this.script(
-      EXTEND,
-      [STATE_DIR, id, String(seconds)],
-      'verify',
-      'opening a new SSH connection',
-      SHORT,
-      false
-    )
-    if (r.exitCode === 0) return true
-    if (r.exitCode === 92) return false
-    throw new ActionError(
-      `Host ${this.host}, phase verify: a new SSH connection to the new generation failed: ${r.exitCode === SSH_CONNECTION_FAILED ? describeSshError(r.stderr) : `exit code ${r.exitCode}`}.`,
-      { host: this.host, phase: 'verify' }
-    )
+  /**
+   * The heartbeat channel of the dead-man switch: a session (through the host's connection)
+   * whose every input line pushes the watchdog's deadline to now + `confirmSeconds`. It answers
+   * `nix-deploy-beat N` per line N, `nix-deploy-fired` once the watchdog fired. When the runner
+   * dies or the connection drops, the lines stop and the deadline passes.
+   */
+  heartbeatChannel(id: string, confirmSeconds: number, timeoutSeconds: number): LongRunning {
+    const privileged = this.session.needsSudo(this.remote)
+    const words = [
+      ...(privileged ? ['sudo', '-n', '--'] : []),
+      'sh',
+      '-c',
+      HEARTBEAT,
+      'nix-deploy',
+      STATE_DIR,
+      id,
+      String(confirmSeconds)
+    ]
+    return startProcess(this.session.sshArgv(this.remote, words.map(shellQuote).join(' ')), {
+      timeoutMs: timeoutSeconds * 1000,
+      logger: this.logger
+    })
+  }
+
+  /** A login of its own (not the host's shared connection): does the host accept new logins? */
+  freshLogin(phase: string): Promise<RunResult> {
+    return remoteScript(this.session, this.remote, 'true', [], {
+      timeoutMs: SHORT,
+      phase,
+      what: 'a new SSH connection to the host',
+      privileged: false,
+      check: false,
+      fresh: true,
+      logger: this.logger
+    })
   }
 
   async confirm(id: string): Promise<'confirmed' | 'fired'> {
@@ -286,9 +314,15 @@ export class RemoteSystem {
     )
     if (r.exitCode === 0) return 'confirmed'
     if (r.exitCode === 92) return 'fired'
-    throw new ActionError(
-      `Host ${this.host}, phase confirm: confirming failed with exit code ${r.exitCode}.`,
-      { host: this.host, phase: 'confirm' }
+    throw hostError(
+      {
+        host: this.host,
+        phase: 'confirm',
+        kind: r.exitCode === SSH_CONNECTION_FAILED ? 'connection' : 'command'
+      },
+      r.exitCode === SSH_CONNECTION_FAILED
+        ? `confirming failed: ${describeSshError(r.stderr)}`
+        : `confirming failed with exit code ${r.exitCode}`
     )
   }
 

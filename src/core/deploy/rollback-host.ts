@@ -1,16 +1,22 @@
 /**
  * Returns one host to an earlier system: the previous generation, a generation number, or a store
- * path. Sets the system profile to it, activates it, and runs the health checks.
+ * path. The same phases as a deploy: probe, resolve (which generation), lock, activate (the
+ * profile back to that generation's own link), verify (the health checks). A connection lost
+ * during the activation, followed and never regained, is a failure, never a success.
  */
-import { ActionError } from '../errors.js'
+import { ActionError, hostError, hostSentence } from '../errors.js'
 import { showValue } from '../inputs.js'
 import type { HealthCheck } from '../health-config.js'
 import type { Logger } from '../log.js'
 import type { Remote, SshSession } from '../ssh.js'
-import { checkHostHealth, newDeployId, summarizeActivation } from './deploy-host.js'
-import { parseActivationOutput } from '../activation-output.js'
+import { newDeployId } from './deploy-host.js'
 import { RemoteSystem } from './remote-system.js'
-import { newHostResult, type HostResult, type PhaseName, type PhaseRecord } from './types.js'
+import { activate } from './phases/activate.js'
+import { lock, type HostLock } from './phases/lock.js'
+import { describeFailure, ok, phase, type HostContext } from './phases/outcome.js'
+import { probe, readBack } from './phases/probe.js'
+import { verify } from './phases/verify.js'
+import { newHostResult, type HostResult, type HostStatus, type PhaseName } from './types.js'
 
 export type RollbackTo =
   | { kind: 'previous' }
@@ -45,121 +51,107 @@ export interface RollbackHostOptions {
 export async function rollbackHost(opts: RollbackHostOptions): Promise<HostResult> {
   const started = Date.now()
   const host = opts.remote.host
-  const system = new RemoteSystem(opts.session, opts.remote, opts.logger)
-  const phases: PhaseRecord[] = []
-  const result: HostResult = { ...newHostResult(host, 'failed'), phases }
-  const done = () => {
+  const result = newHostResult(host, 'failed')
+  const ctx: HostContext = {
+    session: opts.session,
+    remote: opts.remote,
+    system: new RemoteSystem(opts.session, opts.remote, opts.logger),
+    logger: opts.logger,
+    result
+  }
+  const end = (status: HostStatus, failed?: { phase: PhaseName; why: string }): HostResult => {
+    result.status = status
+    if (failed) {
+      result.failedPhase = failed.phase
+      result.error = hostSentence(
+        {
+          host,
+          phase: failed.phase,
+          failed: true,
+          of: result.storePath ? `of the rollback to ${result.storePath}` : undefined
+        },
+        failed.why
+      )
+    }
     result.durationSeconds = (Date.now() - started) / 1000
     return result
   }
-  const step = async <T>(
-    name: PhaseName,
-    fn: () => Promise<T>,
-    detail?: (v: T) => string
-  ): Promise<T> => {
-    const t0 = Date.now()
-    try {
-      const v = await fn()
-      phases.push({ name, status: 'ok', durationMs: Date.now() - t0, detail: detail?.(v) })
-      return v
-    } catch (err) {
-      phases.push({
-        name,
-        status: 'failed',
-        durationMs: Date.now() - t0,
-        detail: err instanceof Error ? err.message : String(err)
-      })
-      throw err
-    }
-  }
-  const failWith = (phase: PhaseName, err: unknown) => {
-    result.failedPhase = phase
-    result.error =
-      err instanceof ActionError
-        ? err.message
-        : `Host ${host} failed in phase ${phase}: ${err instanceof Error ? err.message : String(err)}.`
-    return done()
+  const readNow = async () => {
+    const now = await readBack(ctx)
+    result.activeStorePath = now?.current ?? null
+    result.generation = now?.generation ?? null
+    return now
   }
 
-  let target: string
-  let targetLink = ''
-  try {
-    const probe = await step('probe', () => system.probe(''))
-    result.previousStorePath = probe.current
-    result.previousGeneration = probe.generation
-    result.activeStorePath = probe.current
-    const gens = await step('resolve', () => system.generations())
-    const resolved = resolveTo(opts.to, gens, probe.generation, host)
-    target = resolved.storePath
-    targetLink = resolved.generation !== null ? `system-${resolved.generation}-link` : ''
-  } catch (err) {
-    return failWith('resolve', err)
-  }
+  // What runs there now, and which generation to return to.
+  const now = await probe(ctx, '')
+  if (now.kind !== 'ok') return end('failed', { phase: 'probe', why: describeFailure(now) })
+  result.previousStorePath = now.value.current
+  result.previousGeneration = now.value.generation
+  result.activeStorePath = now.value.current
+  const resolved = await phase(
+    ctx,
+    'resolve',
+    async () => ok(resolveTo(opts.to, await ctx.system.generations(), now.value.generation, host)),
+    r => `${r.storePath}${r.generation !== null ? ` (generation ${r.generation})` : ''}`
+  )
+  if (resolved.kind !== 'ok')
+    return end('failed', { phase: 'resolve', why: describeFailure(resolved) })
+  const target = resolved.value.storePath
+  const targetLink =
+    resolved.value.generation !== null ? `system-${resolved.value.generation}-link` : ''
   result.storePath = target
   if (result.previousStorePath === target) {
-    result.status = 'unchanged'
     result.generation = result.previousGeneration
-    return done()
+    return end('unchanged')
   }
-  let lock: { release: () => Promise<void> } | null = null
-  try {
-    if (!opts.locked)
-      lock = await step('lock', () =>
-        system.lock(opts.holder, opts.activationTimeoutSeconds + opts.healthTimeoutSeconds + 600)
-      )
-  } catch (err) {
-    return failWith('lock', err)
-  }
-  try {
-    const r = await step(
-      'activate',
-      async () => {
-        let a = await system.activate(
-          newDeployId(),
-          target,
-          'switch',
-          targetLink ? 'restore' : 'set',
-          opts.activationTimeoutSeconds,
-          line => opts.logger.info(`${host}: ${line}`),
-          targetLink
-        )
-        if (a.connectionLost) {
-          await new Promise(res => setTimeout(res, 2000))
-          a = { ...a, exitCode: 0, connectionLost: false }
-        }
-        const report = parseActivationOutput(a.output)
-        result.activation = report
-        if (a.exitCode !== 0 && a.exitCode !== 4)
-          throw new Error(`switch-to-configuration switch exited with code ${a.exitCode}`)
-        return report
-      },
-      summarizeActivation
+
+  let held: HostLock | null = null
+  if (!opts.locked) {
+    const l = await lock(
+      ctx,
+      opts.holder,
+      opts.activationTimeoutSeconds + opts.healthTimeoutSeconds + 600
     )
-    void r
-    const health = await step('verify', async () => {
-      const h = await checkHostHealth(opts)
-      result.health = h.outcomes
-      if (!h.ok) throw new Error(`health check failed: ${h.failure}`)
-      return h
+    if (l.kind !== 'ok') return end('failed', { phase: 'lock', why: describeFailure(l) })
+    held = l.value
+  }
+  try {
+    const activated = await activate(ctx, {
+      id: newDeployId(),
+      toplevel: target,
+      action: 'switch',
+      profile: targetLink ? 'restore' : 'set',
+      restoreLink: targetLink,
+      timeoutSeconds: opts.activationTimeoutSeconds,
+      onLine: line => opts.logger.info(`${host}: ${line}`)
     })
-    void health
-    const after = await system.probe('')
-    result.activeStorePath = after.current
-    result.generation = after.generation
-    result.status = after.current === target ? 'rolled-back' : 'failed'
-    if (result.status === 'failed')
-      result.error = `Host ${host}, phase activate: after the rollback the host runs ${after.current}, not ${target}.`
-    return done()
-  } catch (err) {
-    const after = await system.probe('').catch(() => null)
-    result.activeStorePath = after?.current ?? null
-    result.generation = after?.generation ?? null
-    const phase = phases[phases.length - 1]?.name ?? 'activate'
-    result.failedPhase = phase
-    result.error = `Host ${host} failed in phase ${phase} of the rollback to ${target}: ${err instanceof Error ? err.message : String(err)}; the host runs ${after?.current ?? 'an unknown system'}.`
-    return done()
+    // Exit code 4 (a unit failed) still activated the system: the health checks judge it.
+    const activeNow =
+      activated.kind === 'ok' ||
+      (activated.kind === 'activation-failed' && activated.exitCode === 4)
+    if (!activeNow) {
+      const after = await readNow()
+      return end('failed', {
+        phase: 'activate',
+        why: `${describeFailure(activated)}; the host runs ${after?.current ?? 'an unknown system'}`
+      })
+    }
+    const proven = await verify(ctx, { ...opts, freshLogin: false })
+    const after = await readNow()
+    if (proven.kind !== 'ok')
+      return end('failed', {
+        phase: 'verify',
+        why: `${describeFailure(proven)}; the host runs ${after?.current ?? 'an unknown system'}`
+      })
+    if (!after || after.current !== target)
+      return end('failed', {
+        phase: 'activate',
+        why: `after the rollback the host runs ${after?.current ?? 'an unknown system'}, not ${target}`
+      })
+    return end('rolled-back')
   } finally {
-    await lock?.release()
+    await held?.release()
   }
 }
 
@@ -179,9 +171,9 @@ function resolveTo(
   if (to.kind === 'generation') {
     const g = gens.find(x => x.generation === to.generation)
     if (!g) {
-      throw new ActionError(
-        `Host ${host}, phase resolve: the host has no generation ${to.generation} (it has ${gens.map(x => x.generation).join(', ') || 'none'}).`,
-        { host, phase: 'resolve' }
+      throw hostError(
+        { host, phase: 'resolve', kind: 'host-state' },
+        `the host has no generation ${to.generation} (it has ${gens.map(x => x.generation).join(', ') || 'none'})`
       )
     }
     return { storePath: g.storePath, generation: g.generation }
@@ -189,9 +181,9 @@ function resolveTo(
   const older = gens.filter(g => current === null || g.generation < current)
   const prev = older[older.length - 1]
   if (!prev)
-    throw new ActionError(
-      `Host ${host}, phase resolve: the host has no generation before ${current ?? 'the current one'} to return to.`,
-      { host, phase: 'resolve' }
+    throw hostError(
+      { host, phase: 'resolve', kind: 'host-state' },
+      `the host has no generation before ${current ?? 'the current one'} to return to`
     )
   return prev
 }
