@@ -14,7 +14,7 @@ import { runAction, type ActionRun } from '../harness/action-runner.js'
 import { startCacheService, type CacheService } from '../harness/cache-service.js'
 import { makeFlakeRepo, type FlakeRepo } from '../harness/flake-repo.js'
 import { startGitHubApi, type GitHubApi } from '../harness/github-api.js'
-import { nixEnv } from '../harness/nix-env.js'
+import { nixEnv, readPathInfo } from '../harness/nix-env.js'
 
 const T = 120_000
 
@@ -94,11 +94,7 @@ describe('build action', () => {
       expect(r.outputs['drv-path']).toMatch(/\.drv$/)
 
       // closure-size is the sum of the NAR sizes Nix reports for the closure.
-      const info = JSON.parse(await nix(['nix', 'path-info', '-rS', '--json', storePath])) as {
-        path: string
-        narSize: number
-        closureSize: number
-      }[]
+      const info = readPathInfo(await nix(['nix', 'path-info', '-rS', '--json', storePath]))
       const sum = info.reduce((s, p) => s + p.narSize, 0)
       expect(Number(r.outputs['closure-size'])).toBe(sum)
       expect(Number(r.outputs['closure-size'])).toBe(
@@ -429,12 +425,10 @@ describe('build action: closure cache', () => {
         const log = new MemoryLogger()
         const restored = await restoreClosure(storePath, { logger: log, store })
         expect(restored).toEqual({ status: 'restored', key })
-        const local = JSON.parse(await nix(['nix', 'path-info', '-r', '--json', storePath])) as {
-          path: string
-        }[]
-        const there = JSON.parse(
+        const local = readPathInfo(await nix(['nix', 'path-info', '-r', '--json', storePath]))
+        const there = readPathInfo(
           await nix(['nix', 'path-info', '-r', '--json', '--store', store, storePath])
-        ) as { path: string }[]
+        )
         expect(there.map(p => p.path).sort()).toEqual(local.map(p => p.path).sort())
         expect(
           fs.existsSync(path.join(store, storePath.slice(1), 'bin/switch-to-configuration'))
