@@ -417,7 +417,15 @@ describe('build action: closure cache', () => {
       const store = fs.mkdtempSync(path.join(os.tmpdir(), 'restore-store-'))
       const saved = { ...process.env }
       // @actions/cache extracts relative to the workspace, as the saving job's was.
-      Object.assign(process.env, svc.env(), nixEnv(), { GITHUB_WORKSPACE: repo.dir })
+      // (nixEnv() removes NIX_REMOTE and NIX_PATH with undefined: process.env would turn them into
+      // the string "undefined", a store URL Nix 2.34 aborts on.)
+      for (const [k, v] of Object.entries({
+        ...svc.env(),
+        ...nixEnv(),
+        GITHUB_WORKSPACE: repo.dir
+      }))
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
       // @actions/core writes its ::debug:: lines to stdout: keep them out of the test output.
       const write = process.stdout.write
       process.stdout.write = (() => true) as typeof process.stdout.write
