@@ -474,6 +474,7 @@ describe('build action: closure cache', () => {
         inputs: { host: 'web1' },
         env: { ...svc.env(), ACTIONS_RUNTIME_TOKEN: 'not-a-runtime-token' }
       })
+      expect(down.failure).toBeUndefined()
       expect(down.exitCode).toBe(0)
       expect(down.outputs['store-path']).toMatch(/nixos-system-web1/)
       expect(warnings(down).join('\n')).toMatch(/Actions cache/)
