@@ -13,16 +13,25 @@ top=$PWD
 suites=("$@")
 [ ${#suites[@]} -gt 0 ] || suites=(trixie sid)
 
-if ! command -v patchelf >/dev/null 2>&1; then
+# patchelf, and Debian's archive key (already there on Debian; a package of its own on Ubuntu).
+need=()
+command -v patchelf >/dev/null 2>&1 || need+=(patchelf)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends patchelf >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-# The machine's own Debian mirror: the first stanza of its deb822 sources (or the first deb line).
+# The machine's own Debian mirror: the first stanza of its deb822 sources (or the first deb line);
+# on another distribution (GitHub's Ubuntu runners), Debian's own mirror.
 source_stanza() {
   local suite=$1
-  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+  local id
+  id=$(. /etc/os-release 2>/dev/null && echo "${ID:-}")
+  if [ "$id" != debian ]; then
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$suite"
+  elif [ -f /etc/apt/sources.list.d/debian.sources ]; then
     awk 'BEGIN{RS="";ORS="\n\n"} NR==1' /etc/apt/sources.list.d/debian.sources |
       sed -e "s/^Suites:.*/Suites: $suite/" -e 's/^Components:.*/Components: main/'
   else

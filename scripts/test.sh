@@ -15,6 +15,12 @@ trap 'rm -rf "$results"' EXIT
 status=0
 npx jest --ci --selectProjects unit --json --outputFile="$results/unit.json" || status=$?
 npx jest --ci --selectProjects integration --runInBand --json --outputFile="$results/integration.json" || status=$?
-# One closing line for both runs: "tests: N passed, N failed, N skipped" (with CI=true, a skip fails).
-node scripts/test-summary.mjs "$results/unit.json" "$results/integration.json" || status=$?
+# The same integration tests on today's Nix (2.26, 2.34), each with a /nix of its own; their
+# results (integration-<suite>.json) count in the closing line.
+bash scripts/test-nix-versions.sh "$results" || status=$?
+shopt -s nullglob
+versions=("$results"/integration-*.json)
+shopt -u nullglob
+# One closing line for every run: "tests: N passed, N failed, N skipped" (with CI=true, a skip fails).
+node scripts/test-summary.mjs "$results/unit.json" "$results/integration.json" "${versions[@]}" || status=$?
 exit $status

@@ -68,19 +68,26 @@ function lastLines(text: string, n: number): string {
   return lines.slice(-n).join('\n')
 }
 
-/** The most telling line of a failed command's stderr: Nix's `error:` line when there is one. */
+/**
+ * The most telling line of a failed command's stderr: Nix's error message when there is one. Nix
+ * before 2.13 puts it on the first `error:` line; later versions print a bare `error:`, the trace
+ * (`… while …`, `at <file>:<line>:<col>:`, numbered source lines) and then the message on a last
+ * `error: <message>` line, or on the lines after a last bare `error:`.
+ */
 export function errorSummary(stderr: string): string {
   const clean = stripAnsi(stderr)
   const lines = clean
     .split('\n')
     .map(l => l.trim())
     .filter(Boolean)
-  const nixError = lines.find(l => l.startsWith('error:'))
-  if (nixError) {
-    const rest = nixError.replace(/^error:\s*/, '')
-    if (rest) return rest
-    const idx = lines.indexOf(nixError)
-    return lines.slice(idx + 1).find(l => !l.startsWith('…') && !l.startsWith('at ')) ?? nixError
+  const errors = lines.flatMap((l, i) => (l.startsWith('error:') ? [i] : []))
+  if (errors.length > 0) {
+    const message = (i: number) => lines[i].replace(/^error:\s*/, '')
+    if (message(errors[0])) return message(errors[0])
+    const last = errors[errors.length - 1]
+    if (message(last)) return message(last)
+    const isTrace = (l: string) => l.startsWith('…') || l.startsWith('at ') || /^\d*\s*\|/.test(l)
+    return lines.slice(last + 1).find(l => !isTrace(l)) ?? lines[errors[0]]
   }
   return lines[lines.length - 1] ?? ''
 }

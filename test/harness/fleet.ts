@@ -15,11 +15,18 @@
  * With `init: 'systemd'` each host instead boots systemd as its PID 1 (systemd-nspawn on an
  * overlay root; see systemd-host.ts), reached the same way (same SimHost interface, same
  * addresses, its own /nix), so the same tests run on both kinds.
+ *
+ * Every host runs the Nix the test process runs (the first `nix` on its PATH: the machine's 2.8, or
+ * a newer one from scripts/test-nix-versions.sh): links to it in the host's own /usr/local/sbin,
+ * first on the PATH of commands run in the host and of sshd's sessions, so `nix-env`, `nix-store`
+ * and ssh-ng's `nix-daemon --stdio` are that version. A host's store is written by the test
+ * process too (`copyTo`, a chroot store), so it is never opened by two versions whose database
+ * schemas differ.
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createConnection } from 'node:net'
-import { promises as fs } from 'node:fs'
+import { promises as fs, constants as fsConstants } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -197,6 +204,36 @@ setsid /bin/sh -c '
 ' sim-reboot "$h" </dev/null >/dev/null 2>&1 &
 exit 0
 `
+
+/** The Nix commands a host gets, linked to the test process's Nix (they dispatch on their name). */
+const NIX_COMMANDS = [
+  'nix',
+  'nix-build',
+  'nix-channel',
+  'nix-collect-garbage',
+  'nix-copy-closure',
+  'nix-daemon',
+  'nix-env',
+  'nix-hash',
+  'nix-instantiate',
+  'nix-prefetch-url',
+  'nix-shell',
+  'nix-store'
+]
+
+/** The folder of the first `nix` on the test process's PATH: the Nix the hosts run too. */
+export async function runnerNixDir(): Promise<string> {
+  for (const d of (process.env.PATH ?? '').split(':')) {
+    if (!d.startsWith('/')) continue
+    try {
+      await fs.access(join(d, 'nix'), fsConstants.X_OK)
+      return d
+    } catch {
+      /* not here */
+    }
+  }
+  throw new Error('fleet: no nix on PATH')
+}
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
@@ -685,6 +722,11 @@ async function startHost(h: Host, clientPub: string): Promise<string> {
   await fs.writeFile(join(h.dir, 'sbin/reboot'), REBOOT_SHIM.replace('@HOSTDIR@', h.dir), {
     mode: 0o755
   })
+  const nixDir = await runnerNixDir()
+  for (const name of NIX_COMMANDS) {
+    if (await exists(join(nixDir, name)))
+      await fs.symlink(join(nixDir, name), join(h.dir, 'sbin', name))
+  }
   await fs.writeFile(join(h.dir, 'etc-nix/nix.conf'), HOST_NIX_CONF)
   const hostKey = join(h.dir, 'ssh/ssh_host_ed25519_key')
   await sh(

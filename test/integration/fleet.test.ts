@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { promises as fs } from 'node:fs'
 import { run } from '../../src/core/process.js'
-import { nixEnv } from '../harness/nix-env.js'
+import { nixEnv, nixVersion } from '../harness/nix-env.js'
 import {
   startFleet,
   processRunning,
@@ -323,6 +323,24 @@ describe('simulated fleet', () => {
       const refused = await run([...argv, 'true'], { timeoutMs: 30_000, check: false })
       expect(refused.exitCode).toBe(255)
       expect(refused.stderr).toMatch(/Host key verification failed/)
+    },
+    T
+  )
+
+  it(
+    "each host runs the test process's Nix, inside the host and over SSH",
+    async () => {
+      const version = nixVersion()
+      const local = await run(['nix', '--version'], { timeoutMs: 30_000 })
+      expect(local.stdout.trim()).toMatch(new RegExp(`\\b${version.replace(/\./g, '\\.')}$`))
+      for (const h of fleet.hosts) {
+        for (const command of ['nix', 'nix-store', 'nix-env', 'nix-daemon']) {
+          const inside = await h.exec([command, '--version'])
+          expect(inside.stdout.trim()).toBe(local.stdout.trim().replace(/^nix /, `${command} `))
+          const viaSsh = await ssh(h.name, [command, '--version'])
+          expect(viaSsh.stdout).toBe(inside.stdout)
+        }
+      }
     },
     T
   )
