@@ -221,6 +221,29 @@ describe('workflows and examples', () => {
     )
   })
 
+  it('pin GitHub\'s own actions at their current Node 24 majors (Node 20 leaves the runners in 2026)', () => {
+    // The current major of each, its release and commit, read from the actions' own repositories
+    // (tags v7.0.1, v7.0.0, v7.0.0, v8.0.1; each action.yml says `using: node24`).
+    const current: Record<string, string> = {
+      'actions/checkout': '3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1',
+      'actions/setup-node': '820762786026740c76f36085b0efc47a31fe5020 # v7.0.0',
+      'actions/upload-artifact': 'bbbca2ddaa5d8feaa63e36b76fdaad77386f024f # v7.0.0',
+      'actions/download-artifact': '3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c # v8.0.1'
+    }
+    const docs = [...files, 'setup/README.md']
+    const stale: string[] = []
+    let seen = 0
+    for (const rel of docs) {
+      const text = fs.readFileSync(path.join(repoRoot, rel), 'utf8')
+      for (const m of text.matchAll(/uses: (actions\/[a-z-]+)@(\S+(?: # v[0-9.]+)?)/g)) {
+        seen++
+        if (current[m[1]] !== m[2]) stale.push(`${rel}: ${m[1]}@${m[2]}`)
+      }
+    }
+    expect(stale).toEqual([])
+    expect(seen).toBeGreaterThan(10)
+  })
+
   it('the quick start is 15 lines that call the reusable workflow', () => {
     const text = fs.readFileSync(path.join(repoRoot, 'examples/quick-start.yml'), 'utf8')
     expect(text.trimEnd().split('\n')).toHaveLength(15)
