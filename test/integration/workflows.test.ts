@@ -430,6 +430,13 @@ describe('workflows and examples', () => {
     expect(steps.map(s => s.uses).filter(Boolean)).toEqual([
       'cachix/install-nix-action@630ae543ea3a38a9a4166f03376c02c50f408342'
     ])
+    // The installer writes the token as `access-tokens = github.com=…`: it goes there only when
+    // the run is on github.com (on GHES or ghe.com it would leak to github.com and fail with 401).
+    const install = steps.find(s => String(s.uses).startsWith('cachix/install-nix-action'))!
+    const token = String((install.with as Obj).github_access_token)
+    expect(token).toBe(
+      "${{ github.server_url == 'https://github.com' && inputs.github-token || '' }}"
+    )
     // Each input a script needs arrives as an environment variable.
     const env = Object.values(steps.find(s => s.id === 'conf')!.env as Obj).join(' ')
     for (const name of ['extra-conf', 'substituters', 'trusted-public-keys', 'nix-version'])
