@@ -1,12 +1,12 @@
 /** The `deploy` action (and the root action): health-gated deploy with automatic rollback. */
 import path from 'node:path'
-import * as core from '@actions/core'
 import { deployCommand, deployFailure, rollbackCommand } from '../commands/deploy.js'
 import { renderDeployMarkdown } from '../core/deploy/render.js'
 import { resultRecord } from '../core/deploy/types.js'
 import { restoreClosure } from './actions-cache.js'
 import { DeploymentRecorder } from './deployments.js'
 import {
+  failStep,
   input,
   rememberSshFolder,
   runAction,
@@ -85,7 +85,7 @@ export async function runDeploy(): Promise<void> {
         })
     )
     const failure = deployFailure(run.results)
-    if (failure) core.setFailed(failure)
+    if (failure) failStep(failure)
   })
 }
 
@@ -107,6 +107,6 @@ export async function runRollback(): Promise<void> {
       run.results.filter(r => r.status === 'failed'),
       'rollback'
     )
-    if (failure) core.setFailed(failure)
+    if (failure) failStep(failure)
   })
 }

@@ -13,6 +13,12 @@ import { secrets } from '../core/secrets.js'
 
 /** GitHub shows at most 10 error and 10 warning annotations per step; the rest go to the log. */
 export const ANNOTATION_LIMIT = 10
+/**
+ * Error annotations the logger writes: one fewer than the runner keeps, because the step's
+ * failure sentence (`setFailed`) is an error annotation too and must never be the one dropped.
+ * The 9th place goes to a note on how many more errors are in the log when there are more.
+ */
+export const ERROR_ANNOTATION_LIMIT = ANNOTATION_LIMIT - 1
 /** GitHub refuses a step summary over 1 MiB. */
 export const SUMMARY_LIMIT = 1024 * 1024
 
@@ -39,9 +45,26 @@ export class ActionsLogger implements Logger {
   async group<T>(title: string, fn: () => Promise<T>): Promise<T> {
     return core.group(secrets.scrub(title), fn)
   }
+  private pending: { message: string; props: core.AnnotationProperties } | null = null
+
+  /**
+   * Writes the held-back last error annotation: as itself when no more errors came, or as a
+   * count of the errors only the log holds. Called before the step's failure sentence.
+   */
+  flush(): void {
+    const extra = this.overflow.filter(o => o.level === 'error').length
+    if (this.pending && extra === 0) core.error(this.pending.message, this.pending.props)
+    else if (this.pending)
+      core.error(
+        `${extra + 1} more errors than GitHub shows per step: they are in the log (search for "error:").`
+      )
+    this.pending = null
+  }
+
   private annotate(level: 'error' | 'warning', message: string, where?: Annotation): void {
     const text = secrets.scrub(message)
-    if (this.counts[level] >= ANNOTATION_LIMIT) {
+    const limit = level === 'error' ? ERROR_ANNOTATION_LIMIT : ANNOTATION_LIMIT
+    if (this.counts[level] >= limit) {
       this.overflow.push({ level, message: text, where })
       core.info(`${level}: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
       return
@@ -52,7 +75,11 @@ export class ActionsLogger implements Logger {
     if (where?.line) props.startLine = where.line
     if (where?.column) props.startColumn = where.column
     if (where?.title) props.title = where.title
-    if (level === 'error') core.error(text, props)
+    if (level === 'error' && this.counts.error === limit) {
+      // The last place: held back until we know whether more errors follow.
+      this.pending = { message: text, props }
+      core.info(`error: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
+    } else if (level === 'error') core.error(text, props)
     else core.warning(text, props)
   }
 }
@@ -85,6 +112,17 @@ export function setOutputs(outputs: Record<string, string | number | boolean>): 
   for (const [k, v] of Object.entries(outputs)) core.setOutput(k, String(v))
 }
 
+let currentLogger: ActionsLogger | null = null
+
+/**
+ * Fails the step with its one sentence, after the held-back error annotation, so the sentence is
+ * the last error annotation and always within the runner's 10 per step.
+ */
+export function failStep(message: string): void {
+  currentLogger?.flush()
+  core.setFailed(message)
+}
+
 /** Appends Markdown to the job summary, cut to GitHub's limit with a note. */
 export async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
@@ -110,6 +148,7 @@ export async function runAction(
   fn: (log: ActionsLogger) => Promise<void>
 ): Promise<void> {
   const log = new ActionsLogger()
+  currentLogger = log
   const onSignal = (signal: NodeJS.Signals) => {
     killAll('SIGTERM')
     if (sshFolder) fs.rmSync(sshFolder, { recursive: true, force: true })
@@ -126,8 +165,10 @@ export async function runAction(
     const detail = (err as { detail?: string }).detail
     if (detail) core.info(secrets.scrub(detail))
     annotateNixErrors(err, log)
+    log.flush()
     core.setFailed(secrets.scrub(describeError(err)))
   } finally {
+    log.flush()
     process.removeListener('SIGTERM', onSignal)
     process.removeListener('SIGINT', onSignal)
   }
