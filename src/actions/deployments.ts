@@ -112,3 +112,52 @@ export class DeploymentRecorder {
     }
   }
 }
+
+/**
+ * Hosts among `hosts` whose last deploy in `environment` did not succeed, with the reason: the
+ * newest per-host record (`task: deploy:<host>`) and its newest status, two reads per host. A
+ * host with no record, or whose last record succeeded (or was superseded), is left out; so is every host when the
+ * records cannot be read (a notice says so: the matrix then skips unchanged hosts as before).
+ */
+export async function failedLastDeploys(
+  token: string,
+  environment: string,
+  hosts: string[],
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<Record<string, string>> {
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/')
+  const out: Record<string, string> = {}
+  if (!owner || !repo) return out
+  try {
+    const gh = await octokit(token, env.GITHUB_API_URL || 'https://api.github.com')
+    for (const host of hosts) {
+      const deps = await gh.rest.repos.listDeployments({
+        owner,
+        repo,
+        environment,
+        task: `deploy:${host}`.slice(0, 100),
+        per_page: 1
+      })
+      const last = deps.data[0]
+      if (!last) continue
+      const statuses = await gh.rest.repos.listDeploymentStatuses({
+        owner,
+        repo,
+        deployment_id: last.id,
+        per_page: 1
+      })
+      const state = statuses.data[0]?.state
+      // success: running it; inactive: superseded after a success. Anything else (failure,
+      // error, or a deploy that never finished) means the host may not run this system.
+      if (state !== 'success' && state !== 'inactive')
+        out[host] = `unchanged, but its last deploy to ${environment} ended in ${state ?? 'no status'}`
+    }
+  } catch (err) {
+    ;(logger.notice ?? logger.info).call(
+      logger,
+      `Could not read the deployment records of environment '${environment}' (${describeError(err)}); unchanged hosts are left out even if their last deploy failed (the token needs deployments: read).`
+    )
+  }
+  return out
+}

@@ -3,7 +3,10 @@ import { planMatrix, GITHUB_MATRIX_LIMIT, type MatrixPlan } from '../core/matrix
 import { assertFlakeExists } from '../core/local-flake.js'
 import type { CommandContext } from './types.js'
 
-export async function matrixCommand(ctx: CommandContext): Promise<MatrixPlan> {
+export async function matrixCommand(
+  ctx: CommandContext,
+  mustDeploy?: (unchanged: string[]) => Promise<Record<string, string>>
+): Promise<MatrixPlan> {
   const flake = parseFlakeRef('flake', ctx.get('flake') || '.')
   assertFlakeExists(flake, ctx.cwd)
   const maxJobs = parsePositiveInt('max-jobs', ctx.get('max-jobs'), GITHUB_MATRIX_LIMIT, {
@@ -16,7 +19,8 @@ export async function matrixCommand(ctx: CommandContext): Promise<MatrixPlan> {
       changedSince: ctx.get('changed-since'),
       maxJobs,
       cwd: ctx.cwd,
-      logger: ctx.logger
+      logger: ctx.logger,
+      mustDeploy
     })
   )
 }
