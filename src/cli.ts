@@ -13,6 +13,7 @@ import { renderText, toJson } from './core/render-diff.js'
 import { formatBytes } from './core/diff.js'
 import type { CommandContext } from './commands/types.js'
 import { ActionError, describeError } from './core/errors.js'
+import { parseBool } from './core/inputs.js'
 import { ConsoleLogger } from './core/log.js'
 import { renderCheckText } from './core/render-check.js'
 import { renderMatrixText } from './core/render-matrix.js'
@@ -107,6 +108,11 @@ const commands: Record<CommandName, Command> = {
     summary:
       'copy, switch, prove the host healthy over a fresh connection, or roll it back by itself',
     run: async (ctx, json) => {
+      // Approval is a GitHub environment's: a deploy from a terminal has none to show.
+      if (parseBool('require-reviewers', ctx.get('require-reviewers'), false))
+        throw new ActionError(
+          'require-reviewers is true, but a deploy from a terminal runs in no GitHub environment, so no reviewer approved it: run it from a workflow job with environment:, or leave --require-reviewers out.'
+        )
       const run = await deployCommand(ctx, { terminal: true })
       printHostResults(run, json)
       const failure = deployFailure(run.results)

@@ -13,13 +13,43 @@ import {
   writeSummary
 } from './runtime.js'
 import { refuseForkPullRequest } from './event.js'
+import { readApproval } from './approval.js'
+import {
+  approversText,
+  enforceReviewers,
+  noReviewersWarning,
+  renderApproval,
+  type Approval
+} from '../core/approval.js'
+import { ActionError } from '../core/errors.js'
+import { parseBool } from '../core/inputs.js'
 
 export async function runDeploy(): Promise<void> {
   await runAction('deploy', async log => {
     refuseForkPullRequest('deploy')
     const environment = input('environment')
     const token = input('github-token')
-    const recorder = environment ? new DeploymentRecorder(token, environment, log) : null
+    const requireReviewers = parseBool('require-reviewers', input('require-reviewers'), false)
+    let approval: Approval | null = null
+    if (environment) {
+      approval = await readApproval(token, environment, log)
+      enforceReviewers(approval, requireReviewers)
+      const warning = noReviewersWarning(approval)
+      if (warning) log.warning(warning)
+    } else if (requireReviewers) {
+      throw new ActionError(
+        'require-reviewers is true but the environment input is empty: name the environment the deploy job runs in.'
+      )
+    }
+    const recorder = environment
+      ? new DeploymentRecorder(
+          token,
+          environment,
+          log,
+          process.env,
+          approval ? approversText(approval) : ''
+        )
+      : null
     const run = await deployCommand(
       { get: input, cwd: workspace(), logger: log },
       {
@@ -43,11 +73,12 @@ export async function runDeploy(): Promise<void> {
       results: JSON.stringify(run.results.map(resultRecord))
     })
     await writeSummary(
-      renderDeployMarkdown(run.results, {
-        title: `Deploy (${run.mode}${run.results.length > 1 ? `, ${run.strategy.kind === 'waves' ? `waves:${run.strategy.waves}` : run.strategy.kind}` : ''}): ${run.status}`,
-        waves: run.waves,
-        haltedAtWave: run.haltedAtWave
-      })
+      (approval ? `${renderApproval(approval)}\n\n` : '') +
+        renderDeployMarkdown(run.results, {
+          title: `Deploy (${run.mode}${run.results.length > 1 ? `, ${run.strategy.kind === 'waves' ? `waves:${run.strategy.waves}` : run.strategy.kind}` : ''}): ${run.status}`,
+          waves: run.waves,
+          haltedAtWave: run.haltedAtWave
+        })
     )
     return deployFailure(run.results)
   })

@@ -1,7 +1,15 @@
 /**
  * GitHub deployment records for the `environment` input: one deployment per host, with an
- * in_progress status when its deploy starts and success or failure (linking the run) at the end.
+ * in_progress status when its deploy starts and success or failure at the end, each linking the
+ * run (`log_url`) and naming who approved it when GitHub reports it.
  * A record is a convenience: failures to write one are warnings, never a failed deploy.
+ *
+ * How they relate to the job's own deployment: a job with `environment:` makes GitHub create one
+ * deployment for the job (the run, approved as a whole). The per-host records are extra records
+ * in the same environment, with `task: deploy:<host>`, one per host and run, so the environment's
+ * history says which host runs what. Every status is written with `auto_inactive: false`:
+ * GitHub's default (true) marks every earlier successful deployment of a non-production
+ * environment inactive, so each host's record would hide the other hosts' and the job's own.
  */
 import { octokit } from './octokit.js'
 import { describeError } from '../core/errors.js'
@@ -17,7 +25,9 @@ export class DeploymentRecorder {
     private readonly token: string,
     private readonly environment: string,
     private readonly logger: Logger,
-    private readonly env: NodeJS.ProcessEnv = process.env
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Who approved the run (`alice, bob`), '' when nobody is on record. */
+    private readonly approvedBy = ''
   ) {}
 
   private client() {
@@ -46,11 +56,16 @@ export class DeploymentRecorder {
         ...repo,
         ref: this.env.GITHUB_SHA || this.env.GITHUB_REF || 'HEAD',
         environment: this.environment,
-        task: 'deploy',
+        task: `deploy:${host}`.slice(0, 100),
         description: `${host}: ${storePath}`.slice(0, 140),
         auto_merge: false,
         required_contexts: [],
-        payload: { host, storePath },
+        payload: {
+          host,
+          storePath,
+          ...(this.approvedBy ? { approvedBy: this.approvedBy } : {}),
+          ...(runSummaryUrl(this.env) ? { run: runSummaryUrl(this.env) } : {})
+        },
         transient_environment: false
       })
       const id = (created.data as { id?: number }).id
@@ -61,7 +76,12 @@ export class DeploymentRecorder {
         deployment_id: id,
         state: 'in_progress',
         log_url: runSummaryUrl(this.env),
-        description: `Deploying ${host}`.slice(0, 140)
+        description:
+          `Deploying ${host}${this.approvedBy ? `, approved by ${this.approvedBy}` : ''}`.slice(
+            0,
+            140
+          ),
+        auto_inactive: false
       })
     } catch (err) {
       this.warn(`record the deployment of ${host}`, err)
@@ -82,13 +102,63 @@ export class DeploymentRecorder {
         state: ok ? 'success' : 'failure',
         log_url: runSummaryUrl(this.env),
         description: (ok
-          ? `${result.host} runs ${result.storePath}`
+          ? `${result.host} runs ${result.storePath}${this.approvedBy ? `, approved by ${this.approvedBy}` : ''}`
           : (result.error ?? `${result.host} ${result.status}`)
         ).slice(0, 140),
-        auto_inactive: ok
+        auto_inactive: false
       })
     } catch (err) {
       this.warn(`update the deployment of ${result.host}`, err)
     }
   }
+}
+
+/**
+ * Hosts among `hosts` whose last deploy in `environment` did not succeed, with the reason: the
+ * newest per-host record (`task: deploy:<host>`) and its newest status, two reads per host. A
+ * host with no record, or whose last record succeeded (or was superseded), is left out; so is every host when the
+ * records cannot be read (a notice says so: the matrix then skips unchanged hosts as before).
+ */
+export async function failedLastDeploys(
+  token: string,
+  environment: string,
+  hosts: string[],
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<Record<string, string>> {
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/')
+  const out: Record<string, string> = {}
+  if (!owner || !repo) return out
+  try {
+    const gh = await octokit(token, env.GITHUB_API_URL || 'https://api.github.com')
+    for (const host of hosts) {
+      const deps = await gh.rest.repos.listDeployments({
+        owner,
+        repo,
+        environment,
+        task: `deploy:${host}`.slice(0, 100),
+        per_page: 1
+      })
+      const last = deps.data[0]
+      if (!last) continue
+      const statuses = await gh.rest.repos.listDeploymentStatuses({
+        owner,
+        repo,
+        deployment_id: last.id,
+        per_page: 1
+      })
+      const state = statuses.data[0]?.state
+      // success: running it; inactive: superseded after a success. Anything else (failure,
+      // error, or a deploy that never finished) means the host may not run this system.
+      if (state !== 'success' && state !== 'inactive')
+        out[host] =
+          `unchanged, but its last deploy to ${environment} ended in ${state ?? 'no status'}`
+    }
+  } catch (err) {
+    ;(logger.notice ?? logger.info).call(
+      logger,
+      `Could not read the deployment records of environment '${environment}' (${describeError(err)}); unchanged hosts are left out even if their last deploy failed (the token needs deployments: read).`
+    )
+  }
+  return out
 }

@@ -15,6 +15,12 @@ import { secrets } from '../core/secrets.js'
 
 /** GitHub shows at most 10 error and 10 warning annotations per step; the rest go to the log. */
 export const ANNOTATION_LIMIT = 10
+/**
+ * Error annotations the logger writes: one fewer than the runner keeps, because the step's
+ * failure sentence (`setFailed`) is an error annotation too and must never be the one dropped.
+ * The 9th place goes to a note on how many more errors are in the log when there are more.
+ */
+export const ERROR_ANNOTATION_LIMIT = ANNOTATION_LIMIT - 1
 /** GitHub refuses a step summary over 1 MiB. */
 export const SUMMARY_LIMIT = 1024 * 1024
 
@@ -41,9 +47,26 @@ export class ActionsLogger implements Logger {
   async group<T>(title: string, fn: () => Promise<T>): Promise<T> {
     return core.group(secrets.scrub(title), fn)
   }
+  private pending: { message: string; props: core.AnnotationProperties } | null = null
+
+  /**
+   * Writes the held-back last error annotation: as itself when no more errors came, or as a
+   * count of the errors only the log holds. Called before the step's failure sentence.
+   */
+  flush(): void {
+    const extra = this.overflow.filter(o => o.level === 'error').length
+    if (this.pending && extra === 0) core.error(this.pending.message, this.pending.props)
+    else if (this.pending)
+      core.error(
+        `${extra + 1} more errors than GitHub shows per step: they are in the log (search for "error:").`
+      )
+    this.pending = null
+  }
+
   private annotate(level: 'error' | 'warning', message: string, where?: Annotation): void {
     const text = secrets.scrub(message)
-    if (this.counts[level] >= ANNOTATION_LIMIT) {
+    const limit = level === 'error' ? ERROR_ANNOTATION_LIMIT : ANNOTATION_LIMIT
+    if (this.counts[level] >= limit) {
       this.overflow.push({ level, message: text, where })
       core.info(`${level}: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
       return
@@ -54,7 +77,11 @@ export class ActionsLogger implements Logger {
     if (where?.line) props.startLine = where.line
     if (where?.column) props.startColumn = where.column
     if (where?.title) props.title = where.title
-    if (level === 'error') core.error(text, props)
+    if (level === 'error' && this.counts.error === limit) {
+      // The last place: held back until we know whether more errors follow.
+      this.pending = { message: text, props }
+      core.info(`error: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
+    } else if (level === 'error') core.error(text, props)
     else core.warning(text, props)
   }
 }
@@ -126,15 +153,21 @@ export async function runAction(
   process.once('SIGINT', onSignal)
   try {
     const failure = await fn(log)
-    if (failure) core.setFailed(secrets.scrub(failure))
+    if (failure) {
+      // The held-back error annotation first: the failure sentence stays the last one kept.
+      log.flush()
+      core.setFailed(secrets.scrub(failure))
+    }
   } catch (err) {
     if (!(err instanceof ActionError) && err instanceof Error && err.stack)
       core.debug(secrets.scrub(err.stack))
     const detail = err instanceof ActionError ? err.detail : undefined
     if (detail) core.info(secrets.scrub(detail))
     annotateNixErrors(err, log)
+    log.flush()
     core.setFailed(secrets.scrub(describeError(err)))
   } finally {
+    log.flush()
     process.removeListener('SIGTERM', onSignal)
     process.removeListener('SIGINT', onSignal)
   }

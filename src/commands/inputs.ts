@@ -98,6 +98,20 @@ export const COMMAND_INPUTS = {
       default: '256',
       description:
         "At most this many matrix jobs (GitHub's cap is 256); beyond it hosts are packed into shards."
+    },
+    {
+      name: 'environment',
+      type: 'string',
+      where: 'action',
+      description:
+        "With changed-since: an environment the deploy records per host (the deploy action's environment input); a host whose last deploy there failed stays in the matrix even when unchanged. Needs deployments: read."
+    },
+    {
+      name: 'github-token',
+      type: 'secret',
+      default: '${{ github.token }}',
+      where: 'action',
+      description: 'Token for reading the deployment records of environment.'
     }
   ],
   build: [
@@ -362,11 +376,19 @@ export const COMMAND_INPUTS = {
         'Record a GitHub deployment with statuses for each host in this environment (the job itself names the protected environment for approvals).'
     },
     {
+      name: 'require-reviewers',
+      type: 'boolean',
+      default: 'false',
+      description:
+        'true: refuse to deploy unless the environment input names an environment with required reviewers (read with actions: read). false: deploy, with a warning when it has none. From a terminal, true always refuses: no GitHub environment approved the run.'
+    },
+    {
       name: 'github-token',
       type: 'secret',
       default: '${{ github.token }}',
       where: 'action',
-      description: 'Token for deployment records (needs deployments: write).'
+      description:
+        'Token for deployment records (needs deployments: write) and the approval on record (actions: read).'
     }
   ],
   rollback: [

@@ -4,7 +4,10 @@ import { assertFlakeExists } from '../core/local-flake.js'
 import type { CommandContext } from './types.js'
 import { defaultInt, defaultOf } from './inputs.js'
 
-export async function matrixCommand(ctx: CommandContext): Promise<MatrixPlan> {
+export async function matrixCommand(
+  ctx: CommandContext,
+  mustDeploy?: (unchanged: string[]) => Promise<Record<string, string>>
+): Promise<MatrixPlan> {
   const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('matrix', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
   const maxJobs = parsePositiveInt(
@@ -22,7 +25,8 @@ export async function matrixCommand(ctx: CommandContext): Promise<MatrixPlan> {
       changedSince: ctx.get('changed-since'),
       maxJobs,
       cwd: ctx.cwd,
-      logger: ctx.logger
+      logger: ctx.logger,
+      mustDeploy
     })
   )
 }

@@ -51,6 +51,21 @@ export interface MatrixOptions {
   maxJobs: number
   cwd: string
   logger?: Logger
+  /**
+   * Hosts that go into the matrix even when their toplevel is unchanged, with the reason (for
+   * example: their last deploy failed, so the unchanged system is still not on the host).
+   */
+  mustDeploy?: (unchanged: string[]) => Promise<Record<string, string>>
+}
+
+/** `github.event.before` when a branch is created: no base revision at all. */
+export function isNullRevision(rev: string): boolean {
+  return /^0{40}$|^0{64}$/.test(rev)
+}
+
+/** A full commit id (SHA-1 or SHA-256): what `github.event.before` holds. */
+function isCommitId(rev: string): boolean {
+  return /^[0-9a-f]{40}$|^[0-9a-f]{64}$/.test(rev)
 }
 
 export async function planMatrix(opts: MatrixOptions): Promise<MatrixPlan> {
@@ -73,15 +88,27 @@ export async function planMatrix(opts: MatrixOptions): Promise<MatrixPlan> {
 
   const reasons = new Map<string, { included: boolean; reason: string }>()
   let changedSince: MatrixPlan['changedSince']
-  if (opts.changedSince.trim() !== '') {
-    const local = await requireGitFlake(opts.flake, opts.cwd, 'changed-since')
-    const commit = await resolveRevision(
-      local.repoRoot,
-      opts.changedSince.trim(),
-      'changed-since',
-      opts.logger
+  const since = opts.changedSince.trim()
+  let commit: string | null = null
+  if (since !== '' && isNullRevision(since)) {
+    opts.logger?.notice?.(
+      `changed-since is the all-zeros revision (a branch was just created, so there is nothing to compare with): every selected host is treated as changed.`
     )
-    changedSince = { input: opts.changedSince.trim(), commit }
+  } else if (since !== '') {
+    const local = await requireGitFlake(opts.flake, opts.cwd, 'changed-since')
+    try {
+      commit = await resolveRevision(local.repoRoot, since, 'changed-since', opts.logger)
+    } catch (err) {
+      // A force-push leaves github.event.before naming a commit nobody has any more.
+      if (!isCommitId(since)) throw err
+      opts.logger?.notice?.(
+        `changed-since: the commit ${since.slice(0, 12)} is not in this repository (after a force-push the previous head is gone, or the checkout is shallow): every selected host is treated as changed.`
+      )
+    }
+  }
+  if (commit !== null) {
+    const local = await requireGitFlake(opts.flake, opts.cwd, 'changed-since')
+    changedSince = { input: since, commit }
     const names = selected.map(h => h.name)
     // One evaluation for the current tree, one for the revision: never one process per host.
     const now = await evalToplevelDrvPaths(opts.flake, names, {
@@ -102,17 +129,24 @@ export async function planMatrix(opts: MatrixOptions): Promise<MatrixPlan> {
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err)
       opts.logger?.warning(
-        `The flake could not be evaluated at ${opts.changedSince} (${commit.slice(0, 12)}), so every selected host is treated as changed: ${msg}`
+        `The flake could not be evaluated at ${since} (${commit.slice(0, 12)}), so every selected host is treated as changed: ${msg}`
       )
       before = {}
     }
     for (const name of names) {
-      if (!(name in before))
-        reasons.set(name, { included: true, reason: `new since ${opts.changedSince}` })
+      if (!(name in before)) reasons.set(name, { included: true, reason: `new since ${since}` })
       else if (before[name] !== now[name])
         reasons.set(name, { included: true, reason: 'toplevel derivation changed' })
       else reasons.set(name, { included: false, reason: 'toplevel derivation unchanged' })
     }
+    const unchanged = names.filter(n => !reasons.get(n)?.included)
+    if (unchanged.length && opts.mustDeploy) {
+      for (const [name, reason] of Object.entries(await opts.mustDeploy(unchanged)))
+        if (unchanged.includes(name)) reasons.set(name, { included: true, reason })
+    }
+  } else if (since !== '') {
+    for (const h of selected)
+      reasons.set(h.name, { included: true, reason: 'no base revision to compare with' })
   } else {
     for (const h of selected) reasons.set(h.name, { included: true, reason: 'selected' })
   }

@@ -394,9 +394,22 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   return result
 }
 
+/**
+ * The annotations the runner keeps: the first 10 errors, 10 warnings and 10 notices of a step
+ * (GitHub's annotation limits; the rest are dropped from the run's page). `annotations` holds
+ * every one the step wrote; `failure` is read from what the runner keeps, as users see it.
+ */
+export const RUNNER_ANNOTATIONS_PER_STEP = 10
+export function keptAnnotations(annotations: Annotation[]): Annotation[] {
+  const seen: Record<string, number> = {}
+  return annotations.filter(
+    a => (seen[a.level] = (seen[a.level] ?? 0) + 1) <= RUNNER_ANNOTATIONS_PER_STEP
+  )
+}
+
 function failureOf(exitCode: number | null, annotations: Annotation[]): string | undefined {
   if (exitCode === 0) return undefined
-  const errors = annotations.filter(a => a.level === 'error')
+  const errors = keptAnnotations(annotations).filter(a => a.level === 'error')
   return errors.length ? errors[errors.length - 1].message : undefined
 }
 

@@ -296,6 +296,24 @@ export interface TokenPermissions {
   pull_requests?: Access
   deployments?: Access
   contents?: Access
+  /** Actions: a run's approvals and the environments' protection rules need `read`. */
+  actions?: Access
+}
+
+/** An environment and its protection rules, as Settings → Environments holds them. */
+export interface EnvironmentSeed {
+  /** Required reviewers (logins); none: the environment has no required_reviewers rule. */
+  reviewers?: string[]
+  /** Minutes; a wait_timer rule when set. */
+  waitTimer?: number
+}
+
+/** One review of a run's pending deployment (Approve or Reject in the run's page). */
+export interface RunApprovalSeed {
+  environments: string[]
+  state: 'approved' | 'rejected'
+  login: string
+  comment?: string
 }
 
 export interface TokenOptions {
@@ -402,6 +420,8 @@ interface Repo {
   comments: Comment[]
   deployments: Deployment[]
   statuses: Map<number, DeploymentStatus[]>
+  environments: Map<string, EnvironmentSeed & { id: number; created_at: string }>
+  approvals: Map<number, RunApprovalSeed[]>
 }
 
 export interface GitHubApiOptions {
@@ -517,6 +537,21 @@ export class GitHubApi {
     this.failures.push({ remaining: count, status, match })
   }
 
+  /** Declare an environment with its protection rules (names are case-insensitive on GitHub). */
+  addEnvironment(fullName: string, name: string, seed: EnvironmentSeed = {}): void {
+    this.repo(fullName).environments.set(name.toLowerCase(), {
+      ...seed,
+      id: this.id(),
+      created_at: isoNow()
+    })
+  }
+
+  /** Record a review of a run's deployment (what GET …/actions/runs/{run_id}/approvals lists). */
+  addRunApproval(fullName: string, runId: number, review: RunApprovalSeed): void {
+    const r = this.repo(fullName)
+    r.approvals.set(runId, [...(r.approvals.get(runId) ?? []), review])
+  }
+
   comments(fullName: string, issue: number): Comment[] {
     return this.repo(fullName).comments.filter(c => c.issue === issue)
   }
@@ -550,7 +585,9 @@ export class GitHubApi {
         pulls: new Map(),
         comments: [],
         deployments: [],
-        statuses: new Map()
+        statuses: new Map(),
+        environments: new Map(),
+        approvals: new Map()
       }
       this.repos.set(key, repo)
     }
@@ -1044,6 +1081,78 @@ export class GitHubApi {
       else need(c, ['issues', 'write'])
       c.repo.comments.splice(c.repo.comments.indexOf(comment), 1)
       return { status: 204 }
+    },
+
+    // GET /repos/{owner}/{repo}/environments/{environment_name}: the environment and its
+    // protection rules. GitHub answers 404 for an environment nobody created (a job that names
+    // one creates it, without rules).
+    'repos/get-environment': c => {
+      need(c, ['actions', 'read'])
+      const name = String(c.params.environment_name)
+      const e = c.repo.environments.get(name.toLowerCase())
+      if (!e) throw notFound()
+      const api = `${this.repoApiUrl(c.repo)}/environments/${encodeURIComponent(name)}`
+      const rules: Json[] = []
+      if (e.waitTimer !== undefined)
+        rules.push({
+          id: e.id + 1,
+          node_id: this.nodeId('GA', e.id + 1),
+          type: 'wait_timer',
+          wait_timer: e.waitTimer
+        })
+      if (e.reviewers?.length)
+        rules.push({
+          id: e.id + 2,
+          node_id: this.nodeId('GA', e.id + 2),
+          type: 'required_reviewers',
+          prevent_self_review: false,
+          reviewers: e.reviewers.map((login, i) => ({
+            type: 'User',
+            reviewer: this.userJson({ login, id: 7000 + i, type: 'User' })
+          }))
+        })
+      return {
+        status: 200,
+        body: {
+          id: e.id,
+          node_id: this.nodeId('EN', e.id),
+          name,
+          url: api,
+          html_url: `https://github.com/${c.repo.owner}/${c.repo.name}/deployments/activity_log?environments_filter=${encodeURIComponent(name)}`,
+          created_at: e.created_at,
+          updated_at: e.created_at,
+          protection_rules: rules,
+          deployment_branch_policy: null
+        }
+      }
+    },
+
+    // GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals: who approved or rejected the
+    // run's pending deployments, per environment.
+    'actions/get-reviews-for-run': c => {
+      need(c, ['actions', 'read'])
+      const reviews = c.repo.approvals.get(Number(c.params.run_id)) ?? []
+      return {
+        status: 200,
+        body: reviews.map((r, i) => ({
+          environments: r.environments.map(name => {
+            const e = c.repo.environments.get(name.toLowerCase())
+            const id = e?.id ?? 0
+            return {
+              id,
+              node_id: this.nodeId('EN', id),
+              name,
+              url: `${this.repoApiUrl(c.repo)}/environments/${encodeURIComponent(name)}`,
+              html_url: `https://github.com/${c.repo.owner}/${c.repo.name}/deployments/activity_log?environments_filter=${encodeURIComponent(name)}`,
+              created_at: e?.created_at ?? isoNow(),
+              updated_at: e?.created_at ?? isoNow()
+            }
+          }),
+          state: r.state,
+          comment: r.comment ?? '',
+          user: this.userJson({ login: r.login, id: 8000 + i, type: 'User' })
+        }))
+      }
     },
 
     'repos/create-deployment': c => {

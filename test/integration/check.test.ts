@@ -187,6 +187,35 @@ describe('check action', () => {
     )
   })
 
+  it('with more Nix errors than the runner keeps, the failure sentence is still the last error annotation', async () => {
+    const files: Record<string, string> = {}
+    const checks: string[] = []
+    for (let i = 1; i <= 12; i++) {
+      files[`checks/c${i}.nix`] = `{ x = undefinedVariable${i}; }\n`
+      checks.push(`c${i} = (import ./checks/c${i}.nix).x;`)
+    }
+    files['flake.nix'] =
+      `{\n  outputs = { self }: {\n    checks.x86_64-linux = {\n      ${checks.join('\n      ')}\n    };\n  };\n}\n`
+    const run = await runAction({
+      action: 'check',
+      workspace: repo(files).dir,
+      inputs: { 'lock-max-age-days': '0' }
+    })
+    expect(run.exitCode).toBe(1)
+    expect(Number(run.outputs.errors)).toBeGreaterThan(10)
+    const written = run.annotations.filter(a => a.level === 'error')
+    // No more than the runner keeps: 8 at their file and line, one count of the rest, the failure.
+    expect(written).toHaveLength(10)
+    expect(written.filter(a => a.file?.startsWith('checks/c'))).toHaveLength(8)
+    expect(written[8].message).toMatch(
+      /^\d+ more errors than GitHub shows per step: they are in the log/
+    )
+    expect(run.failure).toMatch(/^check: /)
+    expect(written[9].message).toBe(run.failure)
+    // Every error is still in the log.
+    for (let i = 1; i <= 12; i++) expect(run.stdout).toContain(`undefinedVariable${i}`)
+  })
+
   it('warns about flake.lock inputs older than lock-max-age-days', async () => {
     // A local input (a path flake) so the lock has a node with lastModified, without network.
     const r = repo({

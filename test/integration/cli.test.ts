@@ -106,6 +106,13 @@ describe('nix-deploy (dist/cli.js)', () => {
       /^error: Unknown option '--hosts' for 'matrix' \(it takes --flake, --on, /
     )
 
+    // Approval belongs to a GitHub environment: the terminal refuses to pretend it has one.
+    const approval = await cli(['deploy', '--host', 'web', '--require-reviewers', 'true'])
+    expect(approval.code).toBe(1)
+    expect(approval.stderr.trim()).toMatch(
+      /^error: require-reviewers is true, but a deploy from a terminal runs in no GitHub environment/
+    )
+
     const missing = await cli(['deploy', '--host'])
     expect(missing.code).toBe(2)
     expect(missing.stderr.trim()).toBe("error: Option '--host' needs a value.")

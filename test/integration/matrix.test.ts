@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { runAction } from '../harness/action-runner.js'
 import { makeFlakeRepo, type FlakeRepo } from '../harness/flake-repo.js'
+import { startGitHubApi } from '../harness/github-api.js'
 
 /** A flake with `count` hosts: web-NN tagged @web (even ones also @prod), db-NN tagged @db. */
 function fleetFlake(opts: { webVersion?: string; extra?: string } = {}): string {
@@ -159,5 +160,106 @@ describe('matrix action', () => {
     expect(rev.exitCode).toBe(1)
     expect(rev.failure).toMatch(/Input 'changed-since'.*no-such-branch/)
     expect(base).toMatch(/^[0-9a-f]{40}$/)
+  })
+
+  it('changed-since without a base (all zeros: a new branch; a commit gone after a force-push): every host, with a notice', async () => {
+    for (const [rev, says] of [
+      ['0'.repeat(40), /all-zeros revision/],
+      ['d'.repeat(40), /commit dddddddddddd is not in this repository/]
+    ] as const) {
+      const run = await runAction({
+        action: 'matrix',
+        workspace: repo.dir,
+        inputs: { 'changed-since': rev, on: '@db' }
+      })
+      expect(run.failure).toBeUndefined()
+      expect(run.exitCode).toBe(0)
+      expect(JSON.parse(run.outputs.hosts)).toHaveLength(10)
+      expect(JSON.parse(run.outputs.skipped)).toEqual([])
+      expect(run.annotations.filter(a => a.level === 'notice').map(a => a.message)).toEqual([
+        expect.stringMatching(says)
+      ])
+    }
+    // A name that does not resolve is still a mistake, not a missing base.
+    const typo = await runAction({
+      action: 'matrix',
+      workspace: repo.dir,
+      inputs: { 'changed-since': 'origin/mian' }
+    })
+    expect(typo.failure).toMatch(/Input 'changed-since'.*origin\/mian/)
+  })
+
+  it('an unchanged host whose last deploy failed stays in the matrix (environment: its deployment records)', async () => {
+    const api = await startGitHubApi()
+    try {
+      api.addToken('t', { contents: 'read', deployments: 'write' })
+      api.addToken('no-deploy-read', { contents: 'read' })
+      const record = async (host: string, states: string[]) => {
+        const post = (url: string, body: object) =>
+          fetch(`${api.url}${url}`, {
+            method: 'POST',
+            headers: { authorization: 'token t', 'content-type': 'application/json' },
+            body: JSON.stringify(body)
+          }).then(r => r.json() as Promise<{ id: number }>)
+        const d = await post('/repos/octo/fleet/deployments', {
+          ref: 'main',
+          environment: 'production',
+          task: `deploy:${host}`,
+          required_contexts: []
+        })
+        for (const state of states)
+          await post(`/repos/octo/fleet/deployments/${d.id}/statuses`, {
+            state,
+            auto_inactive: false
+          })
+      }
+      await record('db-01', ['in_progress', 'success'])
+      await record('db-01', ['in_progress', 'failure']) // the newest record of db-01 failed
+      await record('db-02', ['in_progress', 'failure'])
+      await record('db-02', ['in_progress', 'success']) // failed once, then deployed
+      await record('db-03', ['in_progress']) // a deploy that never finished
+      const r2 = makeFlakeRepo({ 'flake.nix': fleetFlake() })
+      try {
+        const before = r2.head()
+        r2.commit({ 'flake.nix': fleetFlake({ webVersion: '1.1', extra: '' }) }, 'bump site')
+        const run = await runAction({
+          action: 'matrix',
+          workspace: r2.dir,
+          env: api.env('t'),
+          inputs: {
+            'changed-since': before,
+            on: '@db',
+            environment: 'production',
+            'github-token': 't'
+          }
+        })
+        expect(run.failure).toBeUndefined()
+        expect(JSON.parse(run.outputs.hosts)).toEqual(['db-01', 'db-03'])
+        expect(JSON.parse(run.outputs.skipped)).toHaveLength(8)
+        expect(run.summary).toContain('its last deploy to production ended in failure')
+        expect(api.violations).toEqual([])
+        // A token that cannot read the records: a notice, and unchanged hosts are skipped as before.
+        const blind = await runAction({
+          action: 'matrix',
+          workspace: r2.dir,
+          env: api.env('no-deploy-read'),
+          inputs: {
+            'changed-since': before,
+            on: '@db',
+            environment: 'production',
+            'github-token': 'no-deploy-read'
+          }
+        })
+        expect(blind.exitCode).toBe(0)
+        expect(JSON.parse(blind.outputs.hosts)).toEqual([])
+        expect(
+          blind.annotations.some(a => a.level === 'notice' && /deployments: read/.test(a.message))
+        ).toBe(true)
+      } finally {
+        r2.remove()
+      }
+    } finally {
+      await api.close()
+    }
   })
 })

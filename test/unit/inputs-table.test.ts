@@ -126,7 +126,13 @@ describe('input tables', () => {
     expect(terminalOptions('deploy')).not.toContain('environment')
     expect(terminalOptions('deploy')).toContain('ssh-private-key-file')
     expect(booleanOptions('deploy')).toEqual(
-      new Set(['ssh-accept-new-host-keys', 'reboot', 'rollback', 'substitute-on-target'])
+      new Set([
+        'ssh-accept-new-host-keys',
+        'reboot',
+        'rollback',
+        'substitute-on-target',
+        'require-reviewers'
+      ])
     )
     expect(booleanOptions('check')).toEqual(new Set(['format']))
     expect(booleanOptions('diff')).toEqual(new Set())
