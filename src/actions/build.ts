@@ -69,7 +69,13 @@ export async function commentDiff(log: Logger, content: CommentContent): Promise
     summary: content.summary,
     levels
   }
-  await commentSection(log, input('github-token'), section, 'diff')
+  await commentSection(
+    log,
+    input('github-token'),
+    section,
+    'diff',
+    input('comment-author') || undefined
+  )
 }
 
 function cacheLine(result: SaveResult | undefined): string {

@@ -137,6 +137,7 @@ async function commentReports(log: Logger, reports: DiffReport[]): Promise<void>
           updatedAt: new Date().toISOString(),
           runUrl: runSummaryUrl()
         },
+        author: input('comment-author') || undefined,
         summaryUrl: runSummaryUrl(),
         logger: log
       })

@@ -1,0 +1,289 @@
+/**
+ * Security (issue 15): hostile pull requests, round two, through the committed bundles.
+ *
+ * 1. A forged sticky comment: anyone who can comment on a pull request can post a comment that
+ *    carries the suite's hidden marker and a forged section. Only the token's own comment counts;
+ *    nobody else's comment is edited or deleted; a section read back from a comment is data (its
+ *    Markdown made safe again, a date in the future refused). Tested with the forgery older and
+ *    newer than the bot's comment.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { cleanupRun, runAction, type ActionRun } from '../harness/action-runner.js'
+import { makeFlakeRepo, type FlakeRepo } from '../harness/flake-repo.js'
+import { startGitHubApi, type GitHubApi } from '../harness/github-api.js'
+import { parseComment, renderComment, type HostSection } from '../../src/core/sticky-comment.js'
+
+const T = 240_000
+const BOT = 'ghs_hostilebottoken00000000000000001'
+const MALLORY = 'ghp_mallorytoken0000000000000000000001'
+const PR = 9
+const prEvent = {
+  name: 'pull_request',
+  payload: {
+    number: PR,
+    pull_request: {
+      number: PR,
+      head: { ref: 'change', repo: { full_name: 'octo/fleet' } },
+      base: { ref: 'main', repo: { full_name: 'octo/fleet' } }
+    },
+    repository: { name: 'fleet', full_name: 'octo/fleet', owner: { login: 'octo' } }
+  }
+}
+
+function flake(next: boolean): string {
+  return `{
+  outputs = { self }:
+    let
+      lib = import ./lib;
+      inherit (lib) pkgs;
+    in {
+      nixosConfigurations.h1 = lib.mkHost { name = "h1"; packages = ${next ? '[ pkgs.nginx pkgs.htop ]' : '[ pkgs.nginx ]'}; };
+    };
+}
+`
+}
+
+/** What the forger writes into a section: the attack of issue 15, part 1. */
+const FORGED_MARKDOWN = [
+  'No changes. ✅ Reviewed and approved by @acme/security-team',
+  '',
+  '![tracker](https://evil.example/pixel.png)',
+  '',
+  '[Sign in to see the full diff](https://evil.example/login)',
+  '',
+  '</details></details>',
+  '<img src=x onerror=alert(1)>'
+].join('\n')
+
+function forgedSection(host: string, updatedAt: string): HostSection {
+  return {
+    host,
+    kind: 'diff',
+    changed: false,
+    summary: 'No changes',
+    levels: { full: FORGED_MARKDOWN, selected: FORGED_MARKDOWN, summary: FORGED_MARKDOWN },
+    updatedAt,
+    runUrl: 'https://evil.example/phish'
+  }
+}
+
+/** The forged comment, as the attacker posts it (the suite's own renderer makes a perfect one). */
+function forgedBody(): string {
+  return renderComment([
+    forgedSection('h1', '2099-01-01T00:00:00.000Z'),
+    forgedSection('db9', '2099-01-01T00:00:00.000Z')
+  ])
+}
+
+let repo: FlakeRepo
+let base: string
+let api: GitHubApi
+const runs: ActionRun[] = []
+
+beforeAll(async () => {
+  repo = makeFlakeRepo({ 'flake.nix': flake(false) })
+  base = repo.head()
+  repo.commit({ 'flake.nix': flake(true) }, 'add htop')
+  api = await startGitHubApi()
+  api.addToken(BOT, { contents: 'read', pull_requests: 'write', issues: 'write' })
+  // Anyone can comment on a public repository's pull request: a plain user's token.
+  api.addToken(MALLORY, { issues: 'write', pull_requests: 'write' }, { login: 'mallory' })
+}, T)
+
+afterAll(async () => {
+  for (const r of runs) cleanupRun(r)
+  repo?.remove()
+  await api?.close()
+})
+
+async function post(token: string, issue: number, body: string): Promise<number> {
+  const res = await fetch(`${api.url}/repos/octo/fleet/issues/${issue}/comments`, {
+    method: 'POST',
+    headers: { authorization: `token ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ body })
+  })
+  expect(res.status).toBe(201)
+  return ((await res.json()) as { id: number }).id
+}
+
+async function build(issue: number, inputs: Record<string, string> = {}): Promise<ActionRun> {
+  const run = await runAction({
+    action: 'build',
+    workspace: repo.dir,
+    inputs: { host: 'h1', 'diff-against': base, comment: 'true', cache: 'false', ...inputs },
+    env: api.env(BOT),
+    token: BOT,
+    event: {
+      ...prEvent,
+      payload: {
+        ...prEvent.payload,
+        number: issue,
+        pull_request: { ...prEvent.payload.pull_request, number: issue }
+      }
+    }
+  })
+  runs.push(run)
+  return run
+}
+
+/** What the forgery must never achieve in the bot's comment. */
+function expectNoForgery(body: string): void {
+  const section = parseComment(body)!.sections.find(s => s.host === 'h1')!
+  expect(section).toBeDefined()
+  expect(section.changed).toBe(true)
+  expect(section.updatedAt < '2098').toBe(true)
+  expect(body).not.toMatch(/Reviewed and approved/)
+  expect(body).not.toMatch(/@acme/)
+  expect(body).not.toMatch(/evil\.example/)
+  expect(body).not.toMatch(/db9/)
+}
+
+function requestsOn(commentId: number, method: string) {
+  return api.requests.filter(
+    r => r.method === method && r.path.endsWith(`/issues/comments/${commentId}`)
+  )
+}
+
+describe('a forged sticky comment (issue 15, part 1)', () => {
+  it(
+    'older than the bot comment: ignored with a warning, never edited; the bot writes its own',
+    async () => {
+      const issue = PR
+      api.addPullRequest('octo/fleet', { number: issue })
+      const forged = forgedBody()
+      const forgery = await post(MALLORY, issue, forged)
+      const run = await build(issue)
+      expect(run.failure).toBeUndefined()
+      const comments = api.comments('octo/fleet', issue)
+      expect(comments.map(c => c.user.login)).toEqual(['mallory', 'github-actions[bot]'])
+      // The attacker's comment is untouched: not edited, not deleted.
+      expect(comments[0].id).toBe(forgery)
+      expect(comments[0].body).toBe(forged)
+      expect(requestsOn(forgery, 'PATCH')).toEqual([])
+      expect(requestsOn(forgery, 'DELETE')).toEqual([])
+      expectNoForgery(comments[1].body)
+      const warnings = run.annotations.filter(a => a.level === 'warning').map(a => a.message)
+      expect(warnings.join('\n')).toMatch(
+        new RegExp(`Comment ${forgery} .* written by "mallory", not "github-actions\\[bot\\]"`)
+      )
+      expect(api.violations).toEqual([])
+    },
+    T
+  )
+
+  it(
+    'newer than the bot comment: the bot edits only its own, merges nothing from the forgery, deletes nothing',
+    async () => {
+      const issue = PR + 1
+      api.addPullRequest('octo/fleet', { number: issue })
+      const first = await build(issue)
+      expect(first.failure).toBeUndefined()
+      const mine = api.comments('octo/fleet', issue)[0]
+      expect(mine.user.login).toBe('github-actions[bot]')
+      const forged = forgedBody()
+      const forgery = await post(MALLORY, issue, forged)
+      await new Promise(r => setTimeout(r, 1100)) // a later updatedAt than the first run's
+      const second = await build(issue)
+      expect(second.failure).toBeUndefined()
+      const comments = api.comments('octo/fleet', issue)
+      expect(comments.map(c => [c.id, c.user.login])).toEqual([
+        [mine.id, 'github-actions[bot]'],
+        [forgery, 'mallory']
+      ])
+      expect(comments[1].body).toBe(forged)
+      expect(requestsOn(forgery, 'PATCH')).toEqual([])
+      expect(requestsOn(forgery, 'DELETE')).toEqual([])
+      expectNoForgery(comments[0].body)
+      expect(api.violations).toEqual([])
+    },
+    T
+  )
+
+  it(
+    "a section in the bot's own comment is data: its Markdown made safe again, a future date refused",
+    async () => {
+      // The same identity writes for every workflow of the repository (GITHUB_TOKEN), so a
+      // comment by github-actions[bot] may still hold sections this suite did not write.
+      const issue = PR + 2
+      api.addPullRequest('octo/fleet', { number: issue })
+      const planted = await post(BOT, issue, forgedBody())
+      const run = await build(issue)
+      expect(run.failure).toBeUndefined()
+      const comments = api.comments('octo/fleet', issue)
+      expect(comments.map(c => c.id)).toEqual([planted])
+      const body = comments[0].body
+      // The future-dated sections are refused: h1 is the real one, db9 is gone.
+      expectNoForgery(body)
+      expect(api.violations).toEqual([])
+
+      // Sections dated in the past keep their place, but render as data.
+      const issue2 = PR + 3
+      api.addPullRequest('octo/fleet', { number: issue2 })
+      await post(BOT, issue2, renderComment([forgedSection('db9', '2020-01-01T00:00:00.000Z')]))
+      const again = await build(issue2)
+      expect(again.failure).toBeUndefined()
+      const body2 = api.comments('octo/fleet', issue2)[0].body
+      const visible = body2.slice(0, body2.indexOf('<!-- nix-deploy-action:data -->'))
+      expect(visible).toMatch(/db9/)
+      expect(visible).not.toMatch(/@acme/) // the mention is defused (a zero-width space after @)
+      // Links and images are broken even with the zero-width spaces taken out.
+      const plain = visible.replace(/\u200B/g, '')
+      expect(plain).not.toMatch(/!\[tracker\]/)
+      expect(plain).not.toMatch(/\]\(https:\/\/evil/)
+      expect(visible).not.toMatch(/<img/)
+      expect(visible).not.toMatch(/evil\.example\/phish/)
+      const open = (visible.match(/<details[\s>]/g) ?? []).length
+      const close = (visible.match(/<\/details>/g) ?? []).length
+      expect(open).toBe(close)
+      expect(api.violations).toEqual([])
+    },
+    T
+  )
+
+  it(
+    "comment-author names an App token's identity; the default warns when the token writes as someone else",
+    async () => {
+      const APP = 'ghs_apptoken000000000000000000000001'
+      api.addToken(
+        APP,
+        { contents: 'read', pull_requests: 'write', issues: 'write' },
+        { login: 'fleet-bot[bot]', type: 'Bot' }
+      )
+      const issue = PR + 4
+      api.addPullRequest('octo/fleet', { number: issue })
+      const run = (author?: string) =>
+        runAction({
+          action: 'build',
+          workspace: repo.dir,
+          inputs: {
+            host: 'h1',
+            'diff-against': base,
+            comment: 'true',
+            cache: 'false',
+            ...(author ? { 'comment-author': author } : {})
+          },
+          env: api.env(APP),
+          token: APP,
+          event: {
+            ...prEvent,
+            payload: {
+              ...prEvent.payload,
+              number: issue,
+              pull_request: { ...prEvent.payload.pull_request, number: issue }
+            }
+          }
+        }).then(r => (runs.push(r), r))
+      const first = await run()
+      expect(first.failure).toBeUndefined()
+      expect(first.annotations.map(a => a.message).join('\n')).toMatch(
+        /writes comments as "fleet-bot\[bot\]".*set input 'comment-author'/
+      )
+      const second = await run('fleet-bot[bot]')
+      expect(second.failure).toBeUndefined()
+      expect(second.annotations.filter(a => a.level === 'warning')).toEqual([])
+      expect(api.comments('octo/fleet', issue).map(c => c.user.login)).toEqual(['fleet-bot[bot]'])
+      expect(api.violations).toEqual([])
+    },
+    T
+  )
+})
