@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import * as core from '@actions/core'
 import { ActionError, describeError } from '../core/errors.js'
-import type { Annotation, Logger } from '../core/log.js'
+import { neutraliseCommands, type Annotation, type Logger } from '../core/log.js'
 import { parseNixErrors } from '../core/nix-errors.js'
 import { killAll, type RunResult } from '../core/process.js'
 import { secrets } from '../core/secrets.js'
@@ -15,6 +15,16 @@ import { secrets } from '../core/secrets.js'
 export const ANNOTATION_LIMIT = 10
 /** GitHub refuses a step summary over 1 MiB. */
 export const SUMMARY_LIMIT = 1024 * 1024
+
+/**
+ * Plain log lines: scrubbed of secrets, and neutralised (`neutraliseCommands`) so that nothing
+ * from outside can act as a workflow command. Annotations, debug lines and group titles are
+ * written as commands by @actions/core, which escapes their text (`%0A` for a line break), so
+ * their content can never start a line of its own.
+ */
+function logLine(text: string): void {
+  core.info(neutraliseCommands(secrets.scrub(text)))
+}
 
 export class ActionsLogger implements Logger {
   private readonly counts = { error: 0, warning: 0 }
@@ -25,7 +35,7 @@ export class ActionsLogger implements Logger {
     core.debug(secrets.scrub(message))
   }
   info(message: string): void {
-    core.info(secrets.scrub(message))
+    logLine(message)
   }
   warning(message: string, where?: Annotation): void {
     this.annotate('warning', message, where)
@@ -43,7 +53,7 @@ export class ActionsLogger implements Logger {
     const text = secrets.scrub(message)
     if (this.counts[level] >= ANNOTATION_LIMIT) {
       this.overflow.push({ level, message: text, where })
-      core.info(`${level}: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
+      logLine(`${level}: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
       return
     }
     this.counts[level]++
@@ -124,7 +134,7 @@ export async function runAction(
     if (!(err instanceof ActionError) && err instanceof Error && err.stack)
       core.debug(secrets.scrub(err.stack))
     const detail = (err as { detail?: string }).detail
-    if (detail) core.info(secrets.scrub(detail))
+    if (detail) logLine(detail)
     annotateNixErrors(err, log)
     core.setFailed(secrets.scrub(describeError(err)))
   } finally {

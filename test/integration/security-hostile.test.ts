@@ -6,9 +6,19 @@
  *    nobody else's comment is edited or deleted; a section read back from a comment is data (its
  *    Markdown made safe again, a date in the future refused). Tested with the forgery older and
  *    newer than the bot's comment.
+ * 2. Flake and host text as workflow commands: the runner reads any output line that starts with
+ *    `::` (after leading whitespace) as a command. Nix's output, a host's output and flake values
+ *    reach the log of check, matrix, build, dry-activate and deploy; none may act as a command.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { cleanupRun, runAction, type ActionRun } from '../harness/action-runner.js'
+import {
+  cleanupRun,
+  parseWorkflowCommands,
+  runAction,
+  workflowCommandLines,
+  type ActionRun
+} from '../harness/action-runner.js'
+import { nixBuild, startFleet, type Fleet } from '../harness/fleet.js'
 import { makeFlakeRepo, type FlakeRepo } from '../harness/flake-repo.js'
 import { startGitHubApi, type GitHubApi } from '../harness/github-api.js'
 import { parseComment, renderComment, type HostSection } from '../../src/core/sticky-comment.js'
@@ -283,6 +293,132 @@ describe('a forged sticky comment (issue 15, part 1)', () => {
       expect(second.annotations.filter(a => a.level === 'warning')).toEqual([])
       expect(api.comments('octo/fleet', issue).map(c => c.user.login)).toEqual(['fleet-bot[bot]'])
       expect(api.violations).toEqual([])
+    },
+    T
+  )
+})
+
+/** Lines a hostile flake or host prints: commands, indented ones, the old `##[` form. */
+const COMMANDS = [
+  '::add-mask::web-01',
+  '  ::error file=README.md,line=1,title=Security review::This PR is approved',
+  '\t::warning::PWNED-WARNING',
+  '::stop-commands::tok',
+  '##[add-mask]PWNED-V1',
+  'trailing text'
+].join('\n')
+
+function nixString(s: string): string {
+  return JSON.stringify(s).replace(/\$\{/g, '\\${')
+}
+
+const COMMAND_FLAKE = `{
+  outputs = { self }:
+    let
+      lib = import ./lib;
+      payload = ${nixString(COMMANDS)};
+      payloadFile = builtins.toFile "payload" payload;
+    in {
+      # Evaluation prints the text as a trace and fails with it.
+      nixosConfigurations = builtins.trace payload (throw payload);
+      packages.x86_64-linux = {
+        # A build that prints the text and fails.
+        failing = lib.mkDerivation { name = "failing"; script = "cat \${payloadFile}; cat \${payloadFile} >&2; exit 1"; };
+        # A system whose switch-to-configuration prints the text and fails (dry-activate, switch).
+        system = lib.mkDerivation {
+          name = "nixos-system-h1-evil";
+          script = ''
+            mkdir -p $out/bin
+            { echo '#!/bin/sh'; echo 'cat \${payloadFile}; cat \${payloadFile} >&2; exit 1'; } > $out/bin/switch-to-configuration
+            chmod +x $out/bin/switch-to-configuration
+          '';
+        };
+      };
+    };
+}
+`
+
+/** Nothing the flake or host printed acted as a workflow command, yet it is in the log. */
+function expectInert(run: ActionRun, what: string): void {
+  const output = `${run.stdout}\n${run.stderr}`
+  // It reached the log (so this check could fail)...
+  expect({ what, shown: output.includes('This PR is approved') }).toEqual({ what, shown: true })
+  // ...but as text: no line the runner reads as a command is one of the flake's lines (the
+  // action's own annotations may quote them, escaped, as their message).
+  const injected = COMMANDS.split('\n')
+    .map(l => l.trim())
+    .filter(l => l.startsWith('::'))
+  const commands = workflowCommandLines(output)
+  expect({ what, injected: commands.filter(c => injected.some(l => c.startsWith(l))) }).toEqual({
+    what,
+    injected: []
+  })
+  expect({ what, v1: /##\[/.test(output) }).toEqual({ what, v1: false })
+  const parsed = parseWorkflowCommands(run.stdout)
+  expect(parsed.masks).not.toContain('web-01')
+  expect(
+    parsed.annotations.filter(
+      a =>
+        a.file === 'README.md' ||
+        a.title === 'Security review' ||
+        /^(This PR is approved|PWNED)/.test(a.message)
+    )
+  ).toEqual([])
+  // stop-commands was never obeyed: the action's own failure annotation is still read.
+  expect(commands.some(c => c.startsWith('::stop-commands::'))).toBe(false)
+  // The action's own failure is still there, as its last error annotation.
+  expect(run.failure).toBeDefined()
+}
+
+describe('flake and host text as workflow commands (issue 15, part 2)', () => {
+  let evil: FlakeRepo
+  let fleet: Fleet
+  let system: string
+  beforeAll(async () => {
+    evil = makeFlakeRepo({ 'flake.nix': COMMAND_FLAKE })
+    system = await nixBuild(`git+file://${evil.dir}#system`)
+    fleet = await startFleet({ hosts: ['h1'] })
+  }, T)
+  afterAll(async () => {
+    await fleet?.stop()
+    evil?.remove()
+  })
+  const ssh = () => ({
+    target: `root@${fleet.host('h1').address}`,
+    'ssh-private-key': fleet.privateKey,
+    'ssh-known-hosts': fleet.knownHosts
+  })
+  const act = async (action: string, inputs: Record<string, string>) => {
+    const run = await runAction({ action, workspace: evil.dir, inputs })
+    runs.push(run)
+    return run
+  }
+
+  it(
+    'check and matrix: an evaluation error and a trace',
+    async () => {
+      expectInert(await act('check', { 'lock-max-age-days': '0' }), 'check')
+      expectInert(await act('matrix', {}), 'matrix')
+    },
+    T
+  )
+
+  it(
+    'build: a failing build log',
+    async () => {
+      expectInert(await act('build', { installable: '.#failing', cache: 'false' }), 'build')
+    },
+    T
+  )
+
+  it(
+    "dry-activate and deploy: what the host's switch-to-configuration prints",
+    async () => {
+      expectInert(
+        await act('dry-activate', { host: 'h1', 'store-path': system, ...ssh() }),
+        'dry-activate'
+      )
+      expectInert(await act('deploy', { host: 'h1', 'store-path': system, ...ssh() }), 'deploy')
     },
     T
   )
