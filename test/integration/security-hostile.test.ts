@@ -9,6 +9,9 @@
  * 2. Flake and host text as workflow commands: the runner reads any output line that starts with
  *    `::` (after leading whitespace) as a command. Nix's output, a host's output and flake values
  *    reach the log of check, matrix, build, dry-activate and deploy; none may act as a command.
+ * 3. Fields that passed unvalidated: the matrix's `system`, deploy-rs `sshOpts` (`-p 99999`,
+ *    `-o ProxyJump=-Fevil`, `-J`, which cannot be pinned), and one bad host, which must not take
+ *    the whole matrix down.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import {
@@ -419,6 +422,77 @@ describe('flake and host text as workflow commands (issue 15, part 2)', () => {
         'dry-activate'
       )
       expectInert(await act('deploy', { host: 'h1', 'store-path': system, ...ssh() }), 'deploy')
+    },
+    T
+  )
+})
+
+describe('flake fields that passed unvalidated (issue 15, part 3)', () => {
+  const SYSTEM = 'x86_64-linux\n::error::injected`<b>x</b>`'
+  const FIELDS_FLAKE = `{
+  outputs = { self }:
+    let
+      lib = import ./lib;
+      host = name: args: lib.mkHost ({ inherit name; } // args);
+    in {
+      nixosConfigurations = {
+        web = host "web" { };
+        sys = host "sys" { system = ${nixString(SYSTEM)}; };
+        p1 = host "p1" { };
+        pj = host "pj" { };
+        jj = host "jj" { };
+      };
+      deploy.nodes = {
+        p1 = { hostname = "127.0.0.1"; sshOpts = [ "-p" "99999" ]; };
+        pj = { hostname = "127.0.0.1"; sshOpts = [ "-o" "ProxyJump=-Fevil" ]; };
+        jj = { hostname = "127.0.0.1"; sshOpts = [ "-J" "root@bastion" ]; };
+      };
+    };
+}
+`
+  let fields: FlakeRepo
+  beforeAll(() => {
+    fields = makeFlakeRepo({ 'flake.nix': FIELDS_FLAKE })
+  }, T)
+  afterAll(() => fields?.remove())
+
+  it(
+    'with no selector, each bad host is left out with a warning naming it and why; the good host stays',
+    async () => {
+      const run = await runAction({ action: 'matrix', workspace: fields.dir, inputs: {} })
+      runs.push(run)
+      expect(run.failure).toBeUndefined()
+      expect(JSON.parse(run.outputs.hosts)).toEqual(['web'])
+      const matrix = JSON.parse(run.outputs.matrix) as { include: Record<string, unknown>[] }
+      expect(matrix.include).toEqual([
+        { host: 'web', system: 'x86_64-linux', target: 'root@web', tags: [] }
+      ])
+      expect(run.outputs.matrix).not.toMatch(/injected|::|`|<b>/)
+      const warnings = run.annotations.filter(a => a.level === 'warning').map(a => a.message)
+      const about = (host: string) => warnings.filter(w => w.includes(`host ${host} is left out`))
+      expect(about('sys').join('\n')).toMatch(
+        /Host sys's nixpkgs\.hostPlatform\.system .* not a Nix system name/
+      )
+      expect(about('p1').join('\n')).toMatch(/'-p 99999'.*port must be a number from 1 to 65535/)
+      expect(about('pj').join('\n')).toMatch(/ProxyJump=-Fevil.*not allowed from flake data/)
+      expect(about('jj').join('\n')).toMatch(
+        /'-J'.*jump host would be reached without the pinned key/
+      )
+      // The injected system never became a command either.
+      expect(
+        workflowCommandLines(run.stdout).filter(l => l.startsWith('::error::injected'))
+      ).toEqual([])
+    },
+    T
+  )
+
+  it(
+    "a selector that names only bad hosts fails the step with the first one's sentence",
+    async () => {
+      const run = await runAction({ action: 'matrix', workspace: fields.dir, inputs: { on: 'p1' } })
+      runs.push(run)
+      expect(run.exitCode).toBe(1)
+      expect(run.failure).toMatch(/^Host p1: deploy\.nodes\.p1\.sshOpts .*'-p 99999'/)
     },
     T
   )
