@@ -1,8 +1,7 @@
 /** The `check` action: nix flake check, annotations at the right file and line, lock freshness. */
-import * as core from '@actions/core'
 import { checkCommand, checkFailure } from '../commands/check.js'
 import { renderCheckMarkdown } from '../core/render-check.js'
-import { input, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
+import { input, runAction, setFailed, setOutputs, workspace, writeSummary } from './runtime.js'
 
 export async function runCheck(): Promise<void> {
   await runAction('check', async log => {
@@ -27,6 +26,6 @@ export async function runCheck(): Promise<void> {
     setOutputs({ result: report.result, errors: report.errors.length })
     await writeSummary(renderCheckMarkdown(report, run.flake))
     const failure = checkFailure(run)
-    if (failure) core.setFailed(failure)
+    if (failure) setFailed(failure)
   })
 }

@@ -1,6 +1,5 @@
 /** The `deploy` action (and the root action): health-gated deploy with automatic rollback. */
 import path from 'node:path'
-import * as core from '@actions/core'
 import { deployCommand, deployFailure, rollbackCommand } from '../commands/deploy.js'
 import { renderDeployMarkdown } from '../core/deploy/render.js'
 import { resultRecord } from '../core/deploy/types.js'
@@ -10,6 +9,7 @@ import {
   input,
   rememberSshFolder,
   runAction,
+  setFailed,
   setOutputs,
   workspace,
   writeSummary
@@ -54,7 +54,7 @@ export async function runDeploy(): Promise<void> {
       })
     )
     const failure = deployFailure(run.results)
-    if (failure) core.setFailed(failure)
+    if (failure) setFailed(failure)
   })
 }
 
@@ -76,6 +76,6 @@ export async function runRollback(): Promise<void> {
       run.results.filter(r => r.status === 'failed'),
       'rollback'
     )
-    if (failure) core.setFailed(failure)
+    if (failure) setFailed(failure)
   })
 }

@@ -7,6 +7,7 @@ import path from 'node:path'
 import * as core from '@actions/core'
 import { ActionError, describeError } from '../core/errors.js'
 import { neutraliseCommands, type Annotation, type Logger } from '../core/log.js'
+import { visibleInvisibles } from '../core/markdown.js'
 import { parseNixErrors } from '../core/nix-errors.js'
 import { killAll, type RunResult } from '../core/process.js'
 import { secrets } from '../core/secrets.js'
@@ -23,7 +24,12 @@ export const SUMMARY_LIMIT = 1024 * 1024
  * their content can never start a line of its own.
  */
 function logLine(text: string): void {
-  core.info(neutraliseCommands(secrets.scrub(text)))
+  core.info(neutraliseCommands(visibleInvisibles(secrets.scrub(text))))
+}
+
+/** Fails the step with one sentence: scrubbed, invisible characters shown (an annotation). */
+export function setFailed(message: string): void {
+  core.setFailed(visibleInvisibles(secrets.scrub(message)))
 }
 
 export class ActionsLogger implements Logger {
@@ -50,7 +56,7 @@ export class ActionsLogger implements Logger {
     return core.group(secrets.scrub(title), fn)
   }
   private annotate(level: 'error' | 'warning', message: string, where?: Annotation): void {
-    const text = secrets.scrub(message)
+    const text = visibleInvisibles(secrets.scrub(message))
     if (this.counts[level] >= ANNOTATION_LIMIT) {
       this.overflow.push({ level, message: text, where })
       logLine(`${level}: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
@@ -136,7 +142,7 @@ export async function runAction(
     const detail = (err as { detail?: string }).detail
     if (detail) logLine(detail)
     annotateNixErrors(err, log)
-    core.setFailed(secrets.scrub(describeError(err)))
+    setFailed(describeError(err))
   } finally {
     process.removeListener('SIGTERM', onSignal)
     process.removeListener('SIGINT', onSignal)

@@ -497,3 +497,36 @@ describe('flake fields that passed unvalidated (issue 15, part 3)', () => {
     T
   )
 })
+
+describe('invisible and bidirectional characters (issue 15, part 3)', () => {
+  it(
+    "are shown as <U+XXXX> in the check's summary and annotations, never passed through",
+    async () => {
+      const text = 'approved \u202Eexe.txt\u202C and\u200Bhidden \u2066x\u2069'
+      const bidi = makeFlakeRepo({
+        'flake.nix': `{ outputs = { self }: { nixosConfigurations = throw ${nixString(text)}; }; }\n`
+      })
+      try {
+        const run = await runAction({
+          action: 'check',
+          workspace: bidi.dir,
+          inputs: { 'lock-max-age-days': '0' }
+        })
+        runs.push(run)
+        expect(run.failure).toBeDefined()
+        expect(run.summary).toMatch(/U\\?\+202E/)
+        expect(run.summary).toMatch(/U\\?\+2066/)
+        const raw = /[\u202A-\u202E\u2066-\u2069]/
+        expect(run.summary).not.toMatch(raw)
+        // Markdown's own defusing uses U+200B after '@' and '#' only: never the flake's.
+        expect(run.summary).not.toMatch(/and\u200Bhidden/)
+        const annotations = run.annotations.map(a => a.message).join('\n')
+        expect(annotations).toMatch(/approved/)
+        expect(annotations).not.toMatch(raw)
+      } finally {
+        bidi.remove()
+      }
+    },
+    T
+  )
+})
