@@ -49,13 +49,18 @@ export async function runBuild(): Promise<void> {
       : undefined
     if (comment) {
       if (run.diff || run.note) {
-        await commentDiff(log, input('github-token'), {
-          host: run.label,
-          changed: run.changed,
-          summary: run.summary,
-          diff: run.diff,
-          note: run.note
-        })
+        await commentDiff(
+          log,
+          input('github-token'),
+          {
+            host: run.label,
+            changed: run.changed,
+            summary: run.summary,
+            diff: run.diff,
+            note: run.note
+          },
+          input('comment-author') || undefined
+        )
       } else {
         core.notice(
           "comment is true, but 'diff-against' is empty: there is no diff to put into the pull request comment."

@@ -109,6 +109,7 @@ async function commentReports(log: Logger, reports: DiffReport[]): Promise<void>
           updatedAt: new Date().toISOString(),
           runUrl: runSummaryUrl()
         },
+        author: input('comment-author') || undefined,
         summaryUrl: runSummaryUrl(),
         logger: log
       })
@@ -158,12 +159,17 @@ export async function runDiff(): Promise<void> {
     })
     log.info(`${run.label}: ${run.diff.summary}`)
     if (comment) {
-      await commentDiff(log, input('github-token'), {
-        host: run.label,
-        changed: run.diff.changed,
-        summary: run.diff.summary,
-        diff: run.diff
-      })
+      await commentDiff(
+        log,
+        input('github-token'),
+        {
+          host: run.label,
+          changed: run.diff.changed,
+          summary: run.diff.summary,
+          diff: run.diff
+        },
+        input('comment-author') || undefined
+      )
     }
     await writeSummary(diffSummary(run) + '\n')
   })

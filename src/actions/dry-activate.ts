@@ -49,7 +49,13 @@ async function commentReport(log: Logger, report: DryActivateReport): Promise<vo
     summary: dryActivateSummaryLine(report),
     levels: dryActivateLevels(report)
   }
-  await commentSection(log, input('github-token'), section, 'report')
+  await commentSection(
+    log,
+    input('github-token'),
+    section,
+    'report',
+    input('comment-author') || undefined
+  )
 }
 
 export async function runDryActivate(): Promise<void> {

@@ -12,6 +12,12 @@
  * section in the oldest comment, so a section that was only in a deleted duplicate is written
  * again by its own job.
  *
+ * Only comments written by the token's own identity count (`author`: `github-actions[bot]` for
+ * the workflow's GITHUB_TOKEN, the App's bot user for an App token). A comment by anyone else
+ * that carries the marker is ignored, with a warning, and never edited or deleted: anyone who
+ * can comment on the pull request could otherwise forge the sections shown, or have this action
+ * edit or delete their comment.
+ *
  * The comment is a convenience and the job summary is the record: nothing here throws. A token
  * without write access (a pull request from a fork) gives `skipped-no-permission` and a warning;
  * anything else that goes wrong gives `failed` and one sentence, and the caller decides.
@@ -45,6 +51,8 @@ export interface UpsertOptions {
   summaryUrl?: string
   /** Keeps a separate comment per id (two workflows commenting on the same pull request). */
   commentId?: string
+  /** The login that writes with `token`: only its comments are the sticky comment (default `github-actions[bot]`). */
+  author?: string
   logger: Logger
   /** The REST API's URL (default GITHUB_API_URL, then https://api.github.com). */
   baseUrl?: string
@@ -122,6 +130,9 @@ function classify(err: unknown, step: Step): Error {
   return new Error(status === undefined ? message : `${status} ${message}`)
 }
 
+/** Who writes with the workflow's GITHUB_TOKEN. */
+export const DEFAULT_COMMENT_AUTHOR = 'github-actions[bot]'
+
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms))
 
 /**
@@ -147,7 +158,9 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
   const request = () => ({ signal: AbortSignal.timeout(timeoutMs) })
   const base = { owner: opts.owner, repo: opts.repo }
 
-  /** Every sticky comment (with our id) on the pull request, oldest first, all pages. */
+  let author = (opts.author || DEFAULT_COMMENT_AUTHOR).toLowerCase()
+  const ignored = new Set<number>()
+  /** Every sticky comment (with our id) by `author` on the pull request, oldest first, all pages. */
   const listSticky = async (): Promise<StickyComment[]> => {
     const all = await gh.paginate(gh.rest.issues.listComments, {
       ...base,
@@ -155,8 +168,17 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
       per_page: 100,
       request: request()
     })
-    return all
-      .filter(c => isStickyComment(c.body, opts.commentId))
+    const marked = all.filter(c => isStickyComment(c.body, opts.commentId))
+    for (const c of marked) {
+      const login = c.user?.login ?? ''
+      if (login.toLowerCase() === author || ignored.has(c.id)) continue
+      ignored.add(c.id)
+      log.warning(
+        `Comment ${c.id} on ${where} carries this action's marker but was written by ${JSON.stringify(login || 'an unknown user')}, not ${JSON.stringify(author)} (input 'comment-author'): ignored, neither read nor edited. It may be a forgery; the real comment is the one by ${JSON.stringify(author)}.`
+      )
+    }
+    return marked
+      .filter(c => (c.user?.login ?? '').toLowerCase() === author)
       .map(c => ({ id: c.id, body: c.body ?? '', html_url: c.html_url }))
       .sort((a, b) => a.id - b.id)
   }
@@ -200,6 +222,16 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
           request: request()
         })
         target = { id: data.id, body: data.body ?? '', html_url: data.html_url }
+        // The token's identity is whoever GitHub says wrote this comment. When it is not the
+        // configured author (an App token with the default), keep to it for this run and say so:
+        // later runs would not find this comment.
+        const login = data.user?.login ?? ''
+        if (login && login.toLowerCase() !== author) {
+          log.warning(
+            `The token writes comments as ${JSON.stringify(login)}, not ${JSON.stringify(author)}: set input 'comment-author' to ${JSON.stringify(login)}, or later runs will not find the comment on ${where} and write a new one.`
+          )
+          author = login.toLowerCase()
+        }
       } else {
         target = sticky[0]
         if (target.body !== fitted.body) {
@@ -356,7 +388,8 @@ export async function commentSection(
   log: Logger,
   token: string,
   section: Omit<HostSection, 'updatedAt' | 'runUrl'>,
-  what: string
+  what: string,
+  author = DEFAULT_COMMENT_AUTHOR
 ): Promise<void> {
   const { name: eventName, payload } = readEvent()
   const pr = pullRequestFromPayload(payload, eventName)
@@ -384,6 +417,7 @@ export async function commentSection(
       repo: pr.repo,
       issue: pr.number,
       section: full,
+      author,
       summaryUrl: runSummaryUrl(),
       logger: log
     })
@@ -407,7 +441,8 @@ export interface CommentContent {
 export async function commentDiff(
   log: Logger,
   token: string,
-  content: CommentContent
+  content: CommentContent,
+  author?: string
 ): Promise<void> {
   const levels = content.diff
     ? diffLevels(content.diff)
@@ -422,5 +457,5 @@ export async function commentDiff(
     summary: content.summary,
     levels
   }
-  await commentSection(log, token, section, 'diff')
+  await commentSection(log, token, section, 'diff', author)
 }

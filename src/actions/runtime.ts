@@ -7,7 +7,8 @@ import os from 'node:os'
 import path from 'node:path'
 import * as core from '@actions/core'
 import { ActionError, describeError } from '../core/errors.js'
-import type { Annotation, Logger } from '../core/log.js'
+import { neutraliseCommands, type Annotation, type Logger } from '../core/log.js'
+import { visibleInvisibles } from '../core/markdown.js'
 import { describeNixError, parseNixErrors, sameContentAs } from '../core/nix-errors.js'
 import { killAll } from '../core/process.js'
 import { closeMastersIn, closeMastersNow } from '../core/ssh.js'
@@ -24,6 +25,21 @@ export const ERROR_ANNOTATION_LIMIT = ANNOTATION_LIMIT - 1
 /** GitHub refuses a step summary over 1 MiB. */
 export const SUMMARY_LIMIT = 1024 * 1024
 
+/**
+ * Plain log lines: scrubbed of secrets, and neutralised (`neutraliseCommands`) so that nothing
+ * from outside can act as a workflow command. Annotations, debug lines and group titles are
+ * written as commands by @actions/core, which escapes their text (`%0A` for a line break), so
+ * their content can never start a line of its own.
+ */
+function logLine(text: string): void {
+  core.info(neutraliseCommands(visibleInvisibles(secrets.scrub(text))))
+}
+
+/** Fails the step with one sentence: scrubbed, invisible characters shown (an annotation). */
+function setFailed(message: string): void {
+  core.setFailed(visibleInvisibles(secrets.scrub(message)))
+}
+
 export class ActionsLogger implements Logger {
   private readonly counts = { error: 0, warning: 0 }
   /** Annotations not shown because of GitHub's limit: the summary lists them. */
@@ -33,7 +49,7 @@ export class ActionsLogger implements Logger {
     core.debug(secrets.scrub(message))
   }
   info(message: string): void {
-    core.info(secrets.scrub(message))
+    logLine(message)
   }
   warning(message: string, where?: Annotation): void {
     this.annotate('warning', message, where)
@@ -64,11 +80,11 @@ export class ActionsLogger implements Logger {
   }
 
   private annotate(level: 'error' | 'warning', message: string, where?: Annotation): void {
-    const text = secrets.scrub(message)
+    const text = visibleInvisibles(secrets.scrub(message))
     const limit = level === 'error' ? ERROR_ANNOTATION_LIMIT : ANNOTATION_LIMIT
     if (this.counts[level] >= limit) {
       this.overflow.push({ level, message: text, where })
-      core.info(`${level}: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
+      logLine(`${level}: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
       return
     }
     this.counts[level]++
@@ -80,7 +96,7 @@ export class ActionsLogger implements Logger {
     if (level === 'error' && this.counts.error === limit) {
       // The last place: held back until we know whether more errors follow.
       this.pending = { message: text, props }
-      core.info(`error: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
+      logLine(`error: ${where?.file ? `${where.file}:${where.line ?? ''}: ` : ''}${text}`)
     } else if (level === 'error') core.error(text, props)
     else core.warning(text, props)
   }
@@ -146,7 +162,7 @@ export async function runAction(
     killAll('SIGTERM')
     closeMastersNow()
     if (sshFolder) fs.rmSync(sshFolder, { recursive: true, force: true })
-    core.setFailed(secrets.scrub(`The ${name} step was cancelled (${signal}).`))
+    setFailed(`The ${name} step was cancelled (${signal}).`)
     process.exit(1)
   }
   process.once('SIGTERM', onSignal)
@@ -156,16 +172,16 @@ export async function runAction(
     if (failure) {
       // The held-back error annotation first: the failure sentence stays the last one kept.
       log.flush()
-      core.setFailed(secrets.scrub(failure))
+      setFailed(failure)
     }
   } catch (err) {
     if (!(err instanceof ActionError) && err instanceof Error && err.stack)
       core.debug(secrets.scrub(err.stack))
     const detail = err instanceof ActionError ? err.detail : undefined
-    if (detail) core.info(secrets.scrub(detail))
+    if (detail) logLine(detail)
     annotateNixErrors(err, log)
     log.flush()
-    core.setFailed(secrets.scrub(describeError(err)))
+    setFailed(describeError(err))
   } finally {
     log.flush()
     process.removeListener('SIGTERM', onSignal)

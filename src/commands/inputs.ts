@@ -143,6 +143,14 @@ export const COMMAND_INPUTS = {
         "'true': put the diff into the pull request's sticky comment (one section per host). On other events a notice says there is no pull request; a token without write access (a fork) gives a warning, not a failure."
     },
     {
+      name: 'comment-author',
+      type: 'string',
+      default: 'github-actions[bot]',
+      where: 'action',
+      description:
+        "The login that writes the pull request comment with 'github-token': only that user's comment carrying the marker is read and edited; a comment by anyone else is ignored with a warning, never edited or deleted. 'github-actions[bot]' for the workflow's GITHUB_TOKEN; for a GitHub App token, the App's bot user ('<app-slug>[bot]'); for a personal token, its owner."
+    },
+    {
       name: 'cache',
       type: 'boolean',
       default: 'true',
@@ -211,6 +219,14 @@ export const COMMAND_INPUTS = {
       description: "'true': put the diff into the pull request's sticky comment."
     },
     {
+      name: 'comment-author',
+      type: 'string',
+      default: 'github-actions[bot]',
+      where: 'action',
+      description:
+        "The login that writes the pull request comment with 'github-token': only that user's comment carrying the marker is read and edited; a comment by anyone else is ignored with a warning, never edited or deleted. 'github-actions[bot]' for the workflow's GITHUB_TOKEN; for a GitHub App token, the App's bot user ('<app-slug>[bot]'); for a personal token, its owner."
+    },
+    {
       name: 'github-token',
       type: 'secret',
       default: '${{ github.token }}',
@@ -245,6 +261,14 @@ export const COMMAND_INPUTS = {
       where: 'action',
       description:
         "'true': put the report into the host's dry-activate section of the pull request's sticky comment. On other events a notice says there is no pull request."
+    },
+    {
+      name: 'comment-author',
+      type: 'string',
+      default: 'github-actions[bot]',
+      where: 'action',
+      description:
+        "The login that writes the pull request comment with 'github-token': only that user's comment carrying the marker is read and edited; a comment by anyone else is ignored with a warning, never edited or deleted. 'github-actions[bot]' for the workflow's GITHUB_TOKEN; for a GitHub App token, the App's bot user ('<app-slug>[bot]'); for a personal token, its owner."
     },
     {
       name: 'github-token',

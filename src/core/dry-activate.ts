@@ -5,9 +5,11 @@
  * systemd would be re-executed, and whether the change needs a reboot (the kernel, initrd,
  * kernel modules or the systemd version differ from the running system's).
  *
- * Nothing on the host changes apart from the copied store paths: no profile, no
- * /run/current-system, no unit. Every remote command is a constant script (or a fixed argv)
- * with its values passed as arguments.
+ * The suite itself changes no profile, no /run/current-system and no unit; but the new system's
+ * `switch-to-configuration dry-activate` is that system's own code, run as root (unless the
+ * target is another user without sudo), and it can do whatever root can (docs/security.md).
+ * Every remote command of the suite is a constant script (or a fixed argv) with its values
+ * passed as arguments.
  */
 import { BOOT_COMPONENTS, rebootReason, type BootComponent, type RebootReason } from './model.js'
 import { isUnitName, parseActivationOutput } from './activation-output.js'

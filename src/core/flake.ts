@@ -137,6 +137,7 @@ function hostInfo(name: string, raw: RawHost, deploy: RawDeploy | undefined): Ho
     }
   }
   try {
+    checkSystem(name, raw.system)
     return {
       name,
       system: raw.system,
@@ -212,6 +213,19 @@ function resolveTarget(
   return { target, targetSource, sshOptions }
 }
 
+/**
+ * A host's Nix system (`x86_64-linux`, `aarch64-darwin`, ...) from `nixpkgs.hostPlatform.system`:
+ * flake data that reaches the matrix output, where workflows write `${{ matrix.system }}`, so it
+ * must look like a system name and nothing else (no newline, `::`, backtick or HTML).
+ */
+function checkSystem(name: string, system: string | null): void {
+  if (system === null || /^[A-Za-z0-9_]{1,32}(?:-[A-Za-z0-9_]{1,32}){1,3}$/.test(system)) return
+  throw new ActionError(
+    `Host ${name}'s nixpkgs.hostPlatform.system is ${printable(system)}, which is not a Nix system name such as x86_64-linux.`,
+    { host: name, phase: 'evaluate' }
+  )
+}
+
 function bracket(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }
@@ -233,8 +247,7 @@ const SAFE_SSH_O_KEYS = new Set([
   'compression',
   'ipqos',
   'addressfamily',
-  'tcpkeepalive',
-  'proxyjump'
+  'tcpkeepalive'
 ])
 
 export function checkFlakeSshOptions(options: string[], source: string, host: string): string[] {
@@ -251,25 +264,35 @@ export function checkFlakeSshOptions(options: string[], source: string, host: st
       out.push(opt)
     } else if (opt === '-p' || opt.startsWith('-p')) {
       const value = opt === '-p' ? options[++i] : opt.slice(2)
-      if (!value || !/^\d{1,5}$/.test(value)) refuse(opt, 'the port must be a number')
+      if (!value || !isPort(value))
+        refuse(`${opt} ${value ?? ''}`.trim(), 'the port must be a number from 1 to 65535')
       out.push('-p', value)
     } else if (opt === '-J' || opt.startsWith('-J')) {
-      const value = opt === '-J' ? options[++i] : opt.slice(2)
-      if (!value) refuse(opt, 'a jump host is missing')
-      parseTarget(value, `${source} (-J)`)
-      out.push('-J', value)
+      // A jump host: ssh opens the jump connection with none of the pinned settings (the key,
+      // the known_hosts file, StrictHostKeyChecking, BatchMode), so it is not accepted.
+      refuse(opt, 'a jump host would be reached without the pinned key and known hosts')
     } else if (opt === '-o' || opt.startsWith('-o')) {
       const value = opt === '-o' ? options[++i] : opt.slice(2)
       const m = /^([A-Za-z]+)\s*[= ]\s*([A-Za-z0-9@._:[\]-]{1,255})$/.exec(value ?? '')
       if (!m) refuse(value ?? opt, 'expected -o Key=Value')
       if (!SAFE_SSH_O_KEYS.has(m![1].toLowerCase()))
-        refuse(`-o${value}`, `'${m![1]}' can run commands or weaken host key checking`)
+        refuse(
+          `-o${value}`,
+          `'${m![1]}' can run commands, reach other hosts or weaken host key checking`
+        )
+      if (m![2].startsWith('-')) refuse(`-o${value}`, 'a value may not start with -')
+      if (m![1].toLowerCase() === 'port' && !isPort(m![2]))
+        refuse(`-o${value}`, 'the port must be a number from 1 to 65535')
       out.push('-o', `${m![1]}=${m![2]}`)
     } else {
-      refuse(opt, 'only -p, -J, -4, -6, -C and a few -o options are accepted')
+      refuse(opt, 'only -p, -4, -6, -C and a few -o options are accepted')
     }
   }
   return out
+}
+
+function isPort(text: string): boolean {
+  return /^[1-9][0-9]{0,4}$/.test(text) && Number(text) <= 65535
 }
 
 function printable(s: string): string {

@@ -17,6 +17,20 @@
 /** Zero-width space: invisible, and breaks GitHub's mention/reference/autolink patterns. */
 export const ZWSP = '\u200B'
 
+/**
+ * Invisible and direction-changing characters (bidirectional overrides and isolates, zero-width
+ * spaces and joiners, the byte-order mark): text holding them can read differently from what it
+ * is ("Trojan Source"). They are shown as `<U+202E>` wherever outside text is rendered.
+ */
+const INVISIBLE = /[\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g
+
+/** `text` with every invisible or bidirectional character (but `keep`) written as `<U+XXXX>`. */
+export function visibleInvisibles(text: string, keep = ''): string {
+  return text.replace(INVISIBLE, ch =>
+    ch === keep ? ch : `<U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}>`
+  )
+}
+
 /** Every line break (and other vertical whitespace) becomes one space: nothing can start a new block. */
 function oneLine(text: string): string {
   return text.replace(/\r\n|[\r\n\u2028\u2029\v\f]/g, ' ')
@@ -42,7 +56,7 @@ export function noAutolinks(text: string): string {
  */
 export function escapeHtml(text: string): string {
   // Autolinks first: the entities written below contain `#` followed by digits.
-  return noAutolinks(oneLine(text))
+  return noAutolinks(oneLine(visibleInvisibles(text)))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
@@ -59,18 +73,21 @@ export function escapeHtml(text: string): string {
 export function escapeMarkdown(text: string): string {
   // Autolinks first, on the text as GitHub will see it rendered (escaping `-` would hide `GH-1`
   // from the pattern but not from GitHub); the zero-width space is not escaped below.
-  const escaped = noAutolinks(oneLine(text)).replace(/[\\`*_{}[\]()#+\-.!|~<>&=$]/g, ch => {
-    switch (ch) {
-      case '<':
-        return '&lt;'
-      case '>':
-        return '&gt;'
-      case '&':
-        return '&amp;'
-      default:
-        return `\\${ch}`
+  const escaped = noAutolinks(oneLine(visibleInvisibles(text))).replace(
+    /[\\`*_{}[\]()#+\-.!|~<>&=$]/g,
+    ch => {
+      switch (ch) {
+        case '<':
+          return '&lt;'
+        case '>':
+          return '&gt;'
+        case '&':
+          return '&amp;'
+        default:
+          return `\\${ch}`
+      }
     }
-  })
+  )
   // Leading spaces could make an indented code block when the text starts a line.
   return escaped.replace(/^ +/, m => '&#32;'.repeat(m.length))
 }
@@ -87,7 +104,7 @@ export function escapeTableCell(text: string): string {
  * GitHub's table parser turns back into `|` before the code span is read.
  */
 export function inlineCode(text: string, opts: { inTable?: boolean } = {}): string {
-  let content = oneLine(text)
+  let content = oneLine(visibleInvisibles(text))
   if (opts.inTable) content = content.replace(/\|/g, '\\|')
   if (content === '') return '` `'
   let longest = 0
@@ -107,7 +124,7 @@ export function codeBlock(text: string, info = ''): string {
   for (const run of text.match(/`+/g) ?? []) longest = Math.max(longest, run.length)
   const fence = '`'.repeat(Math.max(3, longest + 1))
   const lang = info.replace(/[^A-Za-z0-9+_-]/g, '')
-  const body = text.replace(/\r\n?/g, '\n').replace(/\n$/, '')
+  const body = visibleInvisibles(text).replace(/\r\n?/g, '\n').replace(/\n$/, '')
   return `${fence}${lang}\n${body}\n${fence}`
 }
 

@@ -84,7 +84,17 @@ export async function planMatrix(opts: MatrixOptions): Promise<MatrixPlan> {
     inventory.map(h => ({ name: h.name, tags: h.tags }))
   )
   const byName = new Map(inventory.map(h => [h.name, h]))
-  const selected = selectedNames.map(n => byName.get(n) as HostInfo)
+  // A host whose flake data is unusable (an invalid target, ssh option or system) is left out
+  // with a warning naming it and why: one bad host does not take the others' matrix down. Only
+  // when no selected host is usable does the step fail, with the first one's sentence.
+  const candidates = selectedNames.map(n => byName.get(n) as HostInfo)
+  const invalid = candidates.filter(h => !h.target)
+  for (const h of invalid) {
+    const why = h.targetError?.message ?? `Host ${h.name} has no SSH target.`
+    opts.logger?.warning(`${why.replace(/\.$/, '')}: host ${h.name} is left out of the matrix.`)
+  }
+  if (invalid.length > 0 && invalid.length === candidates.length) requireTarget(invalid[0])
+  const selected = candidates.filter(h => h.target)
 
   const reasons = new Map<string, { included: boolean; reason: string }>()
   let changedSince: MatrixPlan['changedSince']

@@ -7,6 +7,7 @@
 import { BOOT_COMPONENTS } from './model.js'
 import {
   formatBytes,
+  summarize,
   type ChangeKind,
   type ClosureDiff,
   type ClosureTotals,
@@ -477,13 +478,25 @@ export function fromJsonObject(value: unknown, source: string): ClosureDiff {
       ...(o.after !== undefined ? { after: str(o.after, `${where}.after`) } : {})
     }
   })
+  str(doc.summary, 'summary') // present and a string, as the schema says; its text is not used
+  const changed = bool(doc.changed, 'changed')
+  const rebootRequired = bool(doc.rebootRequired, 'rebootRequired')
+  const bytesDelta = int(t.bytesDelta, 'totals.bytesDelta')
   return {
     ...(host !== undefined ? { host } : {}),
     beforePath: storePath(doc.beforePath, 'beforePath'),
     afterPath: storePath(doc.afterPath, 'afterPath'),
-    changed: bool(doc.changed, 'changed'),
-    summary: str(doc.summary, 'summary'),
-    rebootRequired: bool(doc.rebootRequired, 'rebootRequired'),
+    changed,
+    // Made again from the report's numbers, never taken from its text: in the workflow_run
+    // pattern a fork wrote the file, and `diff-summary` (one line, documented as such) is read by
+    // a privileged job. The numbers are still the fork's.
+    summary: summarize({
+      counts,
+      totals: { bytesDelta } as ClosureDiff['totals'],
+      rebootRequired,
+      changed
+    }),
+    rebootRequired,
     rebootReasons,
     counts,
     totals: {

@@ -37,7 +37,14 @@
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib'
 import { ActionError } from './errors.js'
-import { details, escapeMarkdown, heading, truncateText } from './markdown.js'
+import {
+  ZWSP,
+  details,
+  escapeMarkdown,
+  heading,
+  truncateText,
+  visibleInvisibles
+} from './markdown.js'
 
 /** GitHub's limit on an issue or pull request comment body, characters. */
 export const COMMENT_MAX_CHARS = 65536
@@ -218,8 +225,19 @@ function isString(v: unknown): v is string {
   return typeof v === 'string'
 }
 
-/** One data line back into a section; undefined when it is damaged in any way. */
-function decodeSection(base64: string): HostSection | undefined {
+/** How far a section's `updatedAt` may be ahead of this machine's clock (clock skew), ms. */
+const FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+/** The shape of a run's page, as `runSummaryUrl` writes it: anything else is not linked. */
+const RUN_URL =
+  /^https:\/\/[A-Za-z0-9.-]+(?::[0-9]+)?\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/actions\/runs\/[0-9]+(?:\/attempts\/[0-9]+)?(?:\/job\/[0-9]+)?$/
+
+/**
+ * One data line back into a section; undefined when it is damaged in any way, or dated in the
+ * future (such a section would win every merge against the real one forever). What it holds is
+ * data from a comment, not Markdown this run made: its levels go through `sanitizeStoredMarkdown`
+ * and a `runUrl` is kept only when it has the shape of a run's page.
+ */
+function decodeSection(base64: string, now: number): HostSection | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return undefined
   let data: Record<string, unknown>
   try {
@@ -241,6 +259,9 @@ function decodeSection(base64: string): HostSection | undefined {
   )
     return undefined
   if (runUrl !== undefined && !isString(runUrl)) return undefined
+  if (host.length > 1024 || kind.length > 1024) return undefined
+  const at = Date.parse(updatedAt)
+  if (Number.isNaN(at) || at > now + FUTURE_TOLERANCE_MS) return undefined
   const raw = data.levels as Record<string, unknown> | undefined
   if (raw !== undefined && (typeof raw !== 'object' || raw === null)) return undefined
   let levels: HostSection['levels']
@@ -264,8 +285,13 @@ function decodeSection(base64: string): HostSection | undefined {
     default:
       return undefined
   }
+  levels = {
+    full: sanitizeStoredMarkdown(levels.full),
+    selected: sanitizeStoredMarkdown(levels.selected),
+    summary: sanitizeStoredMarkdown(levels.summary)
+  }
   const s: HostSection = { host, kind, changed, summary, levels, updatedAt }
-  if (runUrl !== undefined) s.runUrl = runUrl
+  if (runUrl !== undefined && RUN_URL.test(runUrl)) s.runUrl = runUrl
   if (reducedTo !== undefined) s.reducedTo = reducedTo
   return s
 }
@@ -276,8 +302,9 @@ function decodeSection(base64: string): HostSection | undefined {
  */
 export function parseComment(
   body: string | null | undefined,
-  opts: { id?: string } = {}
+  opts: { id?: string; now?: number } = {}
 ): { sections: HostSection[] } | null {
+  const now = opts.now ?? Date.now()
   if (!isStickyComment(body, opts.id)) return null
   const text = body as string
   const at = text.lastIndexOf(DATA_DELIMITER)
@@ -286,10 +313,94 @@ export function parseComment(
   for (const line of text.slice(at + DATA_DELIMITER.length).split('\n')) {
     const l = line.trim()
     if (!l.startsWith(SECTION_PREFIX) || !l.endsWith(SECTION_SUFFIX)) continue
-    const s = decodeSection(l.slice(SECTION_PREFIX.length, l.length - SECTION_SUFFIX.length).trim())
+    const s = decodeSection(
+      l.slice(SECTION_PREFIX.length, l.length - SECTION_SUFFIX.length).trim(),
+      now
+    )
     if (s) found.push(s)
   }
   return { sections: mergeSections(found) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stored Markdown, read back
+
+/** The only HTML the producers write into a section's levels (`details` in markdown.ts). */
+const ALLOWED_TAG = /^<(?:details(?: open)?|\/details|summary|\/summary)>$/
+
+/**
+ * A section's Markdown as read back from a comment, made safe again: whoever wrote the comment,
+ * its text is data. Outside code (fenced blocks and code spans, where GitHub renders nothing):
+ *  - every HTML tag other than the `<details>`/`<summary>` pairs the producers write is escaped,
+ *    and those too when they do not pair up (a stray `</details>` would close the comment's own);
+ *  - images (`![`), links and reference definitions (`](`, `[x]:`) are broken;
+ *  - mentions, issue references and URL autolinks are defused (as `escapeMarkdown` does);
+ *  - invisible and bidirectional characters are shown as `<U+XXXX>`.
+ * What the producers write passes unchanged (they escape all of this already), so a real
+ * section renders as it did.
+ */
+export function sanitizeStoredMarkdown(markdown: string): string {
+  const lines = markdown.split('\n')
+  const out: string[] = []
+  let fence: string | null = null
+  let depth = 0
+  let balanced = true
+  const tags: { line: number; tag: string }[] = []
+  for (const line of lines) {
+    if (fence !== null) {
+      out.push(line)
+      if (new RegExp(`^ {0,3}${fence}\`*\\s*$`).test(line)) fence = null
+      continue
+    }
+    const open = /^ {0,3}(`{3,})[^`]*$/.exec(line)
+    if (open) {
+      fence = open[1]
+      out.push(line)
+      continue
+    }
+    // Code spans (kept as they are) and text (sanitised) in between.
+    const runs = [...line.matchAll(/`+/g)]
+    let result = ''
+    let from = 0
+    for (let i = 0; i < runs.length; i++) {
+      const opening = runs[i]
+      const j = runs.findIndex((r, k) => k > i && r[0].length === opening[0].length)
+      if (j < 0) continue // an unmatched run is literal text
+      const closing = runs[j]
+      result +=
+        sanitizeText(line.slice(from, opening.index)) +
+        line.slice(opening.index, closing.index + closing[0].length)
+      from = closing.index + closing[0].length
+      i = j
+    }
+    result += sanitizeText(line.slice(from))
+    for (const m of result.matchAll(/<[^<>]*>/g)) {
+      tags.push({ line: out.length, tag: m[0] })
+      if (m[0].startsWith('<details')) depth++
+      else if (m[0] === '</details>') depth--
+      if (depth < 0) balanced = false
+    }
+    out.push(result)
+  }
+  if (depth !== 0 || fence !== null) balanced = false
+  if (!balanced)
+    for (const { line } of tags)
+      out[line] = out[line].replace(/<((?:\/?details(?: open)?|\/?summary))>/g, '&lt;$1&gt;')
+  return out.join('\n')
+}
+
+function sanitizeText(text: string): string {
+  // U+200B stays: the producers put it after `@` and `#` to defuse mentions (markdown.ts).
+  return visibleInvisibles(text, ZWSP)
+    .replace(/<[^<>]*>?/g, tag => (ALLOWED_TAG.test(tag) ? tag : tag.replace(/</g, '&lt;')))
+    .replace(/!\[/g, '!\\[')
+    .replace(/\]\(/g, ']\\(')
+    .replace(/^(\s*)\[([^\]]*)\]:/, '$1\\[$2]:')
+    .replace(/@(?=[A-Za-z0-9_-])/g, `@${ZWSP}`)
+    .replace(/(?<!&)#(?=[0-9])/g, `#${ZWSP}`)
+    .replace(/\b(GH)-(?=[0-9])/gi, `$1-${ZWSP}`)
+    .replace(/:\/\//g, `:${ZWSP}//`)
+    .replace(/\bwww\./gi, m => `${m.slice(0, 3)}${ZWSP}.`)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -144,6 +144,29 @@ function unescapeProperty(s: string): string {
   return unescapeData(s).replace(/%3A/g, ':').replace(/%2C/g, ',')
 }
 
+/**
+ * The lines of a step's output that GitHub's runner reads as workflow commands, as it reads them:
+ * a line ends at `\n`, `\r\n` or a lone `\r`; leading whitespace is skipped; after
+ * `::stop-commands::<token>` nothing is a command until the line `::<token>::`
+ * (https://docs.github.com/en/actions/reference/workflow-commands-for-github-actions#stopping-and-starting-workflow-commands).
+ */
+export function workflowCommandLines(output: string): string[] {
+  const out: string[] = []
+  let stoppedUntil: string | null = null
+  for (const raw of output.split(/\r\n|\r|\n/)) {
+    const line = raw.replace(/^[\s\u0085]+/, '')
+    if (!line.startsWith('::')) continue
+    if (stoppedUntil !== null) {
+      if (line.trimEnd() === `::${stoppedUntil}::`) stoppedUntil = null
+      continue
+    }
+    const stop = /^::stop-commands::(.+)$/.exec(line.trimEnd())
+    if (stop) stoppedUntil = stop[1]
+    out.push(line)
+  }
+  return out
+}
+
 /** Workflow commands (`::error file=a,line=1::msg`) from a step's stdout. */
 export function parseWorkflowCommands(stdout: string): {
   annotations: Annotation[]
@@ -152,7 +175,7 @@ export function parseWorkflowCommands(stdout: string): {
 } {
   const annotations: Annotation[] = []
   const masks: string[] = []
-  for (const line of stdout.split('\n')) {
+  for (const line of workflowCommandLines(stdout)) {
     const m = /^::([a-z-]+)(?: ([^:]*))?::(.*)$/.exec(line)
     if (!m) continue
     const [, cmd, props = '', data] = m

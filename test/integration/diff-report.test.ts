@@ -199,6 +199,26 @@ describe('diff action: report', () => {
   )
 
   it(
+    "diff-summary is made from the report's numbers, one line, never the fork's text (issue 15)",
+    async () => {
+      fs.mkdirSync(path.join(work, 'forged'), { recursive: true })
+      fs.writeFileSync(
+        path.join(work, 'forged', 'diff-web1.json'),
+        JSON.stringify({
+          ...web1Json,
+          summary: 'no changes \u2705 approved\n::error::forged\nline3 \u202e'
+        })
+      )
+      const r = await diffStep({ report: 'forged' })
+      expect(r.failure).toBeUndefined()
+      expect(r.outputs['diff-summary']).toBe(summaries.web1)
+      expect(r.outputs['diff-summary']).not.toMatch(/[\n\r\u2028\u2029\u202e]|approved|::/)
+      expect(r.stdout).not.toMatch(/approved/)
+    },
+    T
+  )
+
+  it(
     'fails with one sentence naming the file for a malformed report, and the inputs it cannot take',
     async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diff-report-bad-'))

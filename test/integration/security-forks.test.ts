@@ -71,7 +71,7 @@ afterAll(async () => {
 async function forkRun(
   action: string,
   inputs: Record<string, string>,
-  event = forkEvent()
+  event: { name: string; payload: Record<string, unknown> } = forkEvent()
 ): Promise<ActionRun> {
   const run = await runAction({
     action,
@@ -151,6 +151,52 @@ describe("a fork's pull request (read-only token, no secrets)", () => {
           // Refused before anything else: no build, no SSH folder.
           expect(run.stdout).not.toMatch(/nix-deploy-ssh-/)
           expect(run.state['ssh-dir']).toBeUndefined()
+        }
+      }
+    },
+    T
+  )
+})
+
+describe('which pull requests come from a fork (issue 11, item 1)', () => {
+  // A repository that is itself a fork: GitHub marks its own repository `fork: true`, so a pull
+  // request between two of its branches has `head.repo.fork: true` and gets the secrets.
+  function pullRequest(head: unknown, name = 'pull_request') {
+    return {
+      name,
+      payload: {
+        number: PR,
+        pull_request: {
+          number: PR,
+          head: { ref: 'patch-1', repo: head },
+          base: { ref: 'main', repo: { full_name: 'octo/fleet', fork: true } }
+        },
+        repository: { name: 'fleet', full_name: 'octo/fleet', fork: true, owner: { login: 'octo' } }
+      }
+    }
+  }
+  it(
+    'a same-repository pull request in a forked repository runs; a deleted fork is still refused',
+    async () => {
+      for (const action of ['deploy', 'dry-activate', 'rollback']) {
+        const inputs: Record<string, string> =
+          action === 'rollback'
+            ? { host: 'web1', 'health-timeout': 'soon' }
+            : { host: 'web1', 'store-path': 'not-a-path' }
+        const same = await forkRun(
+          action,
+          inputs,
+          pullRequest({ full_name: 'Octo/Fleet', fork: true })
+        )
+        // Not refused as a fork: it gets as far as reading its inputs.
+        expect(same.failure).toBeDefined()
+        expect(same.failure).not.toMatch(/fork/)
+        expect(same.failure).toMatch(/^Input '[a-z-]+'/)
+        // The head repository is gone (GitHub sends null once the fork is deleted): refused.
+        for (const name of ['pull_request', 'pull_request_target']) {
+          const gone = await forkRun(action, inputs, pullRequest(null, name))
+          expect(gone.exitCode).toBe(1)
+          expect(gone.failure).toMatch(/from a fork/)
         }
       }
     },

@@ -24,6 +24,7 @@ import {
   parseComment,
   renderComment,
   renderSummary,
+  sanitizeStoredMarkdown,
   type HostSection
 } from '../../src/core/sticky-comment.js'
 
@@ -392,18 +393,38 @@ describe('properties', () => {
         kind: fc.constantFrom('diff', 'dry-activate', 'deploy'),
         changed: fc.boolean(),
         summary: text(80),
+        // What a producer stores is safe Markdown: random text, made safe as a reader would.
         levels: fc.record({
-          full: text(maxLevel),
-          selected: text(maxLevel / 4),
-          summary: text(100)
+          full: text(maxLevel).map(sanitizeStoredMarkdown),
+          selected: text(maxLevel / 4).map(sanitizeStoredMarkdown),
+          summary: text(100).map(sanitizeStoredMarkdown)
         }),
+        // Never in the future (a reader refuses those).
         updatedAt: fc
-          .date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true })
+          .date({ min: new Date(0), max: new Date(), noInvalidDate: true })
           .map(d => d.toISOString()),
-        runUrl: fc.option(fc.webUrl(), { nil: undefined })
+        runUrl: fc.option(
+          fc
+            .tuple(fc.nat(), fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }))
+            .map(
+              ([id, attempt]) =>
+                `https://github.com/octo/fleet/actions/runs/${id}${attempt ? `/attempts/${attempt}` : ''}`
+            ),
+          { nil: undefined }
+        )
       },
       { requiredKeys: ['host', 'kind', 'changed', 'summary', 'levels', 'updatedAt'] }
     )
+
+  it('making stored Markdown safe is idempotent: what a producer wrote reads back unchanged', () => {
+    fc.assert(
+      fc.property(text(2000), md => {
+        const once = sanitizeStoredMarkdown(md)
+        expect(sanitizeStoredMarkdown(once)).toBe(once)
+      }),
+      { numRuns: 300 }
+    )
+  })
 
   it('random sections round-trip exactly when they fit', () => {
     fc.assert(
