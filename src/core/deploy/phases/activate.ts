@@ -3,7 +3,11 @@
  * switch-to-configuration as a process of the host's own, followed across a dropped connection.
  * The rollback reuses `activateSystem` to activate the previous generation.
  */
-import { exit4Reason, parseActivationOutput, type ActivationReport } from '../../activation-output.js'
+import {
+  exit4Reason,
+  parseActivationOutput,
+  type ActivationReport
+} from '../../activation-output.js'
 import type { RemoteSystem } from '../remote-system.js'
 import { ok, phase, sleep, type HostContext, type Outcome } from './outcome.js'
 
