@@ -19,6 +19,16 @@ export interface InputSpec {
   description: string
 }
 
+/** Whose comment is the sticky comment, for every action that comments (anyone can forge the marker). */
+const COMMENT_AUTHOR: InputSpec = {
+  name: 'comment-author',
+  type: 'string',
+  default: 'github-actions[bot]',
+  where: 'action',
+  description:
+    "The login that writes the pull request comment with 'github-token': only that user's comment carrying the marker is read and edited; a comment by anyone else is ignored with a warning, never edited or deleted. 'github-actions[bot]' for the workflow's GITHUB_TOKEN; for a GitHub App token, the App's bot user ('<app-slug>[bot]'); for a personal token, its owner."
+}
+
 /** The SSH inputs, shared by every command that reaches a host (contract: "SSH inputs"). */
 export const SSH_INPUTS: readonly InputSpec[] = [
   { name: 'ssh-private-key', type: 'secret', description: 'The private key for SSH (a secret).' },
@@ -142,14 +152,7 @@ export const COMMAND_INPUTS = {
       description:
         "'true': put the diff into the pull request's sticky comment (one section per host). On other events a notice says there is no pull request; a token without write access (a fork) gives a warning, not a failure."
     },
-    {
-      name: 'comment-author',
-      type: 'string',
-      default: 'github-actions[bot]',
-      where: 'action',
-      description:
-        "The login that writes the pull request comment with 'github-token': only that user's comment carrying the marker is read and edited; a comment by anyone else is ignored with a warning, never edited or deleted. 'github-actions[bot]' for the workflow's GITHUB_TOKEN; for a GitHub App token, the App's bot user ('<app-slug>[bot]'); for a personal token, its owner."
-    },
+    COMMENT_AUTHOR,
     {
       name: 'cache',
       type: 'boolean',
@@ -218,14 +221,7 @@ export const COMMAND_INPUTS = {
       where: 'action',
       description: "'true': put the diff into the pull request's sticky comment."
     },
-    {
-      name: 'comment-author',
-      type: 'string',
-      default: 'github-actions[bot]',
-      where: 'action',
-      description:
-        "The login that writes the pull request comment with 'github-token': only that user's comment carrying the marker is read and edited; a comment by anyone else is ignored with a warning, never edited or deleted. 'github-actions[bot]' for the workflow's GITHUB_TOKEN; for a GitHub App token, the App's bot user ('<app-slug>[bot]'); for a personal token, its owner."
-    },
+    COMMENT_AUTHOR,
     {
       name: 'github-token',
       type: 'secret',
@@ -262,14 +258,7 @@ export const COMMAND_INPUTS = {
       description:
         "'true': put the report into the host's dry-activate section of the pull request's sticky comment. On other events a notice says there is no pull request."
     },
-    {
-      name: 'comment-author',
-      type: 'string',
-      default: 'github-actions[bot]',
-      where: 'action',
-      description:
-        "The login that writes the pull request comment with 'github-token': only that user's comment carrying the marker is read and edited; a comment by anyone else is ignored with a warning, never edited or deleted. 'github-actions[bot]' for the workflow's GITHUB_TOKEN; for a GitHub App token, the App's bot user ('<app-slug>[bot]'); for a personal token, its owner."
-    },
+    COMMENT_AUTHOR,
     {
       name: 'github-token',
       type: 'secret',
