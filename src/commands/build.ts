@@ -83,14 +83,14 @@ export async function buildCommand(
 ): Promise<BuildRun> {
   const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('build', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
-  const target = readBuildTarget(ctx.get, flake, ctx.cwd)
+  let target = readBuildTarget(ctx.get, flake, ctx.cwd)
   const diffAgainst = ctx.get('diff-against')
   let against = parseDiffAgainst(diffAgainst)
   const log = ctx.logger
 
   // Everything that can be checked before the build is checked first.
   if (ctx.get('host')) {
-    await requireHost(flake, target.host!, `in the flake '${flake}'`, {
+    target = await requireHost(flake, target.host!, `in the flake '${flake}'`, {
       cwd: ctx.cwd,
       logger: log,
       input: 'host'
