@@ -135,7 +135,7 @@ const INVENTORY_APPLY = `cs: builtins.mapAttrs (name: c:
  * deployment options from `deploymentConfig` (cheap: no toplevel is evaluated), the system and
  * networking names from `nodes.<n>.config`. Anything without `deploymentConfig` is not a hive.
  */
-const HIVE_APPLY = `h:
+export const HIVE_APPLY = `h:
   let ${NIX_HELPERS}
   in if !(builtins.isAttrs h) || !(h ? deploymentConfig) || !(builtins.isAttrs h.deploymentConfig) then null
   else builtins.mapAttrs (name: d:
@@ -169,7 +169,7 @@ export const UNWRAP_PROFILE = `p:
   in { inherit wrapped; toplevel = if wrapped then builtins.head members else p; }`
 
 /** deploy-rs: connection settings and profile names; profile paths only for nodes no other output has. */
-function deployApply(known: string[]): string {
+export function deployApply(known: string[]): string {
   return `d:
   let ${NIX_HELPERS}
     known = [ ${known.map(nixString).join(' ')} ];
