@@ -142,6 +142,14 @@ describe('a colmena hive, unchanged', () => {
       expect(json.beforePath).toBe(first)
       expect(json.afterPath).toBe(await nixBuild(`${repo.path}#colmenaHive.toplevel.web1`))
       expect(json.afterPath).not.toBe(first)
+
+      // changed-since compares the hive's toplevel derivations at both revisions.
+      const since = (rev: string) =>
+        runAction({ action: 'matrix', workspace: repo.path, inputs: { 'changed-since': rev } })
+      const none = await since('HEAD')
+      expect([none.outputs.count, JSON.parse(none.outputs.skipped)]).toEqual(['0', ['db1', 'web1']])
+      const both = await since(base)
+      expect([both.outputs.count, JSON.parse(both.outputs.skipped)]).toEqual(['2', []])
     },
     T
   )
