@@ -6,6 +6,7 @@ import os from 'node:os'
 import { ActionError, hostError } from '../core/errors.js'
 import {
   evalSystemDrvPaths,
+  indexOfInventory,
   locateSystems,
   readInventory,
   requireTarget,
@@ -144,7 +145,8 @@ function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
 async function storePaths(
   ctx: CommandContext,
   hosts: string[],
-  hooks: DeployHooks
+  hooks: DeployHooks,
+  inventory: Map<string, HostInfo> | null = null
 ): Promise<Map<string, string>> {
   const given = ctx.get('store-path')
   const out = new Map<string, string>()
@@ -169,7 +171,8 @@ async function storePaths(
   const refs = await locateSystems(flake, hosts, {
     cwd: ctx.cwd,
     logger: ctx.logger,
-    phase: 'build'
+    phase: 'build',
+    index: inventory ? indexOfInventory([...inventory.values()]) : undefined
   })
   const absent = hosts.filter(h => !refs.has(h))
   if (absent.length > 0)
@@ -310,7 +313,7 @@ export async function deployCommand(
   const session = SshSession.create(ssh, hooks.tempRoot)
   hooks.onSession?.(session.dir)
   try {
-    const paths = await storePaths(ctx, sel.hosts, hooks)
+    const paths = await storePaths(ctx, sel.hosts, hooks, sel.inventory)
     const who = holder()
     const result = await rollout({
       hosts: sel.hosts,

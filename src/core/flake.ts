@@ -42,6 +42,8 @@ export interface HostInfo {
   sshOptions: string[]
   /** What the flake asks for that the suite does not do (one sentence each, shown as notices). */
   notices: string[]
+  /** deploy.nodes.<name> has a `system` profile (see locateSystems). */
+  deploySystem?: boolean
 }
 
 /** What the inventory reads of one host's NixOS configuration or colmena node. */
@@ -275,6 +277,8 @@ export function hostsFromFlakeData(
       }
       out.set(name, hostInfo(name, 'deploy', raw, deploy))
     }
+    const found = out.get(name)
+    if (found && profiles.includes('system')) found.deploySystem = true
     const others = profiles.filter(p => p !== 'system')
     if (others.length === 0) continue
     const list = others.map(p => `profiles.${p}`).join(', ')
@@ -574,6 +578,16 @@ export async function flakeHostIndex(
   }
 }
 
+/** The index of hosts already read by readInventory (saves the evaluations of flakeHostIndex). */
+export function indexOfInventory(hosts: readonly HostInfo[]): HostIndex {
+  return {
+    nixos: hosts.filter(h => h.source === 'nixosConfigurations').map(h => h.name),
+    hive: hosts.filter(h => h.source === 'colmenaHive').map(h => h.name),
+    deploy: hosts.filter(h => h.deploySystem).map(h => h.name),
+    none: hosts.length === 0
+  }
+}
+
 /** Every host name of an index, each once. */
 export function indexNames(index: HostIndex): string[] {
   return [...new Set([...index.nixos, ...index.hive, ...index.deploy])].sort()
@@ -631,7 +645,11 @@ export async function locateSystems(
 export async function evalSystemDrvPaths(
   flakeRef: string,
   hosts: string[],
-  opts: InventoryOptions & { phase?: string; refs?: Map<string, SystemRef> } = {}
+  opts: InventoryOptions & {
+    phase?: string
+    refs?: Map<string, SystemRef>
+    index?: HostIndex
+  } = {}
 ): Promise<Record<string, string>> {
   const refs = opts.refs ?? (await locateSystems(flakeRef, hosts, opts))
   const result: Record<string, string> = {}

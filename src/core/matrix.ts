@@ -3,7 +3,13 @@
  * whose toplevel derivation is the same at `changed-since`, packed into shards beyond `max-jobs`.
  */
 import { ActionError } from './errors.js'
-import { evalSystemDrvPaths, readInventory, requireTarget, type HostInfo } from './flake.js'
+import {
+  evalSystemDrvPaths,
+  indexOfInventory,
+  readInventory,
+  requireTarget,
+  type HostInfo
+} from './flake.js'
 import { requireGitFlake } from './local-flake.js'
 import type { Logger } from './log.js'
 import { flakeAtRevision } from './nix.js'
@@ -124,7 +130,8 @@ export async function planMatrix(opts: MatrixOptions): Promise<MatrixPlan> {
     // one process per host.
     const now = await evalSystemDrvPaths(opts.flake, names, {
       logger: opts.logger,
-      cwd: opts.cwd
+      cwd: opts.cwd,
+      index: indexOfInventory(inventory)
     })
     let before: Record<string, string> = {}
     try {
