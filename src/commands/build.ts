@@ -59,7 +59,7 @@ export function readBuildTarget(get: InputReader, flake: string, cwd: string): B
   }
   if (!host && !installable) {
     throw new ActionError(
-      "Input 'host' is required (a nixosConfigurations attribute name), unless 'installable' names what to build.",
+      "Input 'host' is required (a host of the flake: in nixosConfigurations, a colmena hive or deploy.nodes), unless 'installable' names what to build.",
       { input: 'host' }
     )
   }
