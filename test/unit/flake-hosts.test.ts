@@ -13,10 +13,16 @@ import {
   HIVE_APPLY,
   UNWRAP_PROFILE,
   deployApply,
+  evalSystemDrvPaths,
   hostsFromFlakeData,
+  indexOfInventory,
+  locateSystems,
+  readInventory,
   type RawDeploy,
   type RawHost
 } from '../../src/core/flake.js'
+import { MemoryLogger } from '../../src/core/log.js'
+import { makeFlakeRepo } from '../harness/flake-repo.js'
 import { NIX_CONFIG } from '../harness/nix-env.js'
 
 const lib = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'lib')
@@ -230,4 +236,77 @@ describe('the Nix that reads hives and deploy-rs nodes (real nix)', () => {
       system: 'x86_64-linux'
     })
   })
+})
+
+describe("where each host's system is (real nix on a fixture flake)", () => {
+  it('nixosConfigurations, then the hive; a deploy-rs node from its path when it is the activation wrapper', async () => {
+    const repo = makeFlakeRepo({
+      'flake.nix': `{
+  outputs = { self }:
+    let lib = import ./lib; in {
+      nixosConfigurations.web1 = lib.mkHost { name = "web1"; };
+      nixosConfigurations.web2 = lib.mkHost { name = "web2"; };
+      colmenaHive = lib.makeHive { db1 = { deployment.tags = [ "db" ]; }; web2 = { }; };
+      deploy.nodes = {
+        # deploy-rs's usual form, around another configuration than nixosConfigurations.web1
+        web1.profiles.system.path = lib.deployRsActivateNixos (lib.mkHost { name = "web1"; packages = [ lib.pkgs.jq ]; });
+        # a plain path under a name nixosConfigurations has: nixosConfigurations wins
+        web2.profiles.system.path = lib.pkgs.jq;
+        edge = { hostname = "edge.example.net"; profiles.system.path = lib.deployRsActivateNixos (lib.mkHost { name = "edge"; }); };
+      };
+    };
+}
+`
+    })
+    try {
+      const logger = new MemoryLogger()
+      const hosts = await readInventory(repo.dir, { cwd: repo.dir, logger })
+      expect(hosts.map(h => [h.name, h.source])).toEqual([
+        ['db1', 'colmenaHive'],
+        ['edge', 'deploy'],
+        ['web1', 'nixosConfigurations'],
+        ['web2', 'nixosConfigurations']
+      ])
+      const refs = await locateSystems(repo.dir, ['web1', 'web2', 'db1', 'edge', 'nope'], {
+        cwd: repo.dir
+      })
+      expect([...refs.values()]).toEqual([
+        {
+          host: 'web1',
+          source: 'deploy',
+          attrPath: 'deploy.nodes.web1.profiles.system.path',
+          wrapped: true
+        },
+        {
+          host: 'web2',
+          source: 'nixosConfigurations',
+          attrPath: 'nixosConfigurations.web2.config.system.build.toplevel',
+          wrapped: false
+        },
+        {
+          host: 'db1',
+          source: 'colmenaHive',
+          attrPath: 'colmenaHive.toplevel.db1',
+          wrapped: false
+        },
+        {
+          host: 'edge',
+          source: 'deploy',
+          attrPath: 'deploy.nodes.edge.profiles.system.path',
+          wrapped: true
+        }
+      ])
+      // The same answer from the inventory already read, without listing the flake again.
+      const again = await locateSystems(repo.dir, ['web1', 'web2', 'db1', 'edge'], {
+        cwd: repo.dir,
+        index: indexOfInventory(hosts)
+      })
+      expect([...again.values()]).toEqual([...refs.values()].filter(r => r.host !== 'nope'))
+      const drvs = await evalSystemDrvPaths(repo.dir, ['web1', 'db1'], { cwd: repo.dir, refs })
+      expect(drvs.web1).toMatch(/-activatable-nixos-system-web1-.*\.drv$/)
+      expect(drvs.db1).toMatch(/-nixos-system-db1-.*\.drv$/)
+    } finally {
+      repo.remove()
+    }
+  }, 60_000)
 })
