@@ -98,8 +98,13 @@ export async function driftCommand(ctx: CommandContext, hooks: DriftHooks = {}):
       { input: 'expected' }
     )
 
-  // The inventory gives the SSH targets; with host + target alone it is still needed for `flake`.
-  const sel = await selectDeployHosts(ctx, !(ctx.get('host') && ctx.get('target')), 'check')
+  // None of host, hosts and on: every host of the flake (a scheduled check of the whole fleet).
+  const every = !ctx.get('host') && !ctx.get('hosts') && !ctx.get('on')
+  const selectCtx: CommandContext = every
+    ? { ...ctx, get: n => (n === 'on' ? '*' : ctx.get(n)) }
+    : ctx
+  // The inventory gives the SSH targets (not needed for host + target alone).
+  const sel = await selectDeployHosts(selectCtx, !(ctx.get('host') && ctx.get('target')), 'check')
   const remoteOf = remotes(ctx, sel)
 
   const expected = new Map<string, Expectation>()

@@ -468,7 +468,7 @@ export const COMMAND_INPUTS = {
     {
       name: 'host',
       type: 'string',
-      description: 'One host to check. Use one of host, hosts and on.'
+      description: 'One host to check. Use one of host, hosts and on; none of them: every host.'
     },
     { name: 'hosts', type: 'list', description: 'Hosts to check, newline- or comma-separated.' },
     {
