@@ -145,6 +145,7 @@ export function restDescription(): Description {
       byMethod.set(operation.method, list)
     }
   }
+  nullableAlternatives(doc)
   // OpenAPI 3.0 keywords ajv does not know (example, x-github, discriminator...) are not errors.
   const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, coerceTypes: false })
   addFormats(ajv)
@@ -158,6 +159,31 @@ export function restDescription(): Description {
   ajvResponses.addSchema(doc, 'gh')
   description = { doc, byMethod, ajv, ajvResponses, validators: new Map() }
   return description
+}
+
+/**
+ * OpenAPI 3.0's `nullable: true` beside `oneOf`/`anyOf` and no `type` (the issue bodies' `title`,
+ * `milestone`, `type`) means "one of these, or null"; ajv refuses `nullable` without `type`, so
+ * such a node gets `{type: 'null'}` as one more alternative instead.
+ */
+function nullableAlternatives(node: unknown): void {
+  if (!node || typeof node !== 'object') return
+  if (Array.isArray(node)) {
+    for (const n of node) nullableAlternatives(n)
+    return
+  }
+  const n = node as Record<string, unknown>
+  // `nullable: true` with an `enum` (an issue's `state_reason`) allows null too: ajv wants null
+  // in the enum itself.
+  if (n.nullable === true && Array.isArray(n.enum) && !n.enum.includes(null)) n.enum.push(null)
+  if (n.nullable === true && n.type === undefined) {
+    const list = (n.oneOf ?? n.anyOf) as unknown[] | undefined
+    if (Array.isArray(list)) {
+      list.push({ type: 'null' })
+      delete n.nullable
+    }
+  }
+  for (const v of Object.values(n)) nullableAlternatives(v)
 }
 
 function validator(d: Description, pointer: string, forResponse = false): ValidateFunction {
