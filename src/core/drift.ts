@@ -89,7 +89,7 @@ export function classify(
       state: 'drifted',
       reason: 'it runs no NixOS system (/run/current-system is missing)'
     }
-  if (current !== expected) return { state: 'drifted', reason: `it runs ${current}` }
+  if (current !== expected) return { state: 'drifted' }
   if (!booted || booted === current) return { state: 'in-sync' }
   const parts = systems.currentBoot
   const knowParts = parts.kernel !== null || parts.initrd !== null || parts.modules !== null
@@ -175,14 +175,15 @@ async function driftDiff(
       })
       return { path, description, closure }
     } catch (err) {
+      opts.logger?.debug(`${remote.host}: ${describeError(err)}`)
       throw new ActionError(
-        `no closure diff: ${path} is in neither this runner's store nor the host's (${describeError(err).replace(/\.$/, '')})`,
+        `no closure diff: the ${description} system is in neither this runner's store nor the host's`,
         { host: remote.host, phase: 'diff', cause: err }
       )
     }
   }
   const before = await side(expected, 'expected')
-  const after = await side(running, `running on ${remote.host}`)
+  const after = await side(running, 'running')
   return compareSystems(before, after, remote.host)
 }
 

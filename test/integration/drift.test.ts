@@ -239,6 +239,20 @@ describe('drift', () => {
         // Never built: in neither store, so no diff, and a note saying why.
         expect(results(run)[h]['diff-note']).toMatch(/neither/)
       }
+      // expected: deployed in an environment without records: the flake, with a notice.
+      const staging = await drift({ environment: 'staging' })
+      expect(staging.failure).toBeUndefined()
+      expect(Object.values(results(staging)).map(r => r['expected-from'])).toEqual([
+        'flake',
+        'flake',
+        'flake'
+      ])
+      expect(
+        staging.annotations.some(
+          a =>
+            a.level === 'notice' && /No successful deployment of web1, web2, web3/.test(a.message)
+        )
+      ).toBe(true)
     },
     T
   )
