@@ -10,6 +10,9 @@
  * history says which host runs what. Every status is written with `auto_inactive: false`:
  * GitHub's default (true) marks every earlier successful deployment of a non-production
  * environment inactive, so each host's record would hide the other hosts' and the job's own.
+ *
+ * The payload `{host, storePath}` is part of the public contract: the drift action
+ * (`lastSuccessfulDeploys` below) reads each host's expected system from it.
  */
 import { octokit } from './octokit.js'
 import { ActionError, describeError } from '../core/errors.js'

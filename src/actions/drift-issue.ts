@@ -3,8 +3,10 @@
  * body among the issues `issue-author` opened, kept in step with the report:
  * - hosts drift, no issue: open one; an open one: edit its title and body in place; a closed one:
  *   reopen it with the new body and a comment saying drift returned;
- * - no host drifts, an open issue: a comment saying so, then close it (`state_reason:
- *   completed`); no issue or a closed one: nothing.
+ * - no host drifts and every host answered, an open issue: a comment saying so, then close it
+ *   (`state_reason: completed`); no issue or a closed one: nothing;
+ * - no host drifts but some did not answer: an open issue stays open, edited to say which (they
+ *   are not known to be fixed); no issue is opened for unreachable hosts alone (the step warns).
  * The marker can be copied by anyone into an issue of theirs: only the author's issue counts.
  * https://docs.github.com/rest/issues/issues
  */
@@ -63,6 +65,22 @@ export async function syncDriftIssue(
   const drifted = driftedHosts(report.results)
   const runUrl = runSummaryUrl(env)
   const run = runUrl ? ` ([run](${runUrl}))` : ''
+  const unreachable = report.results.filter(r => r.state === 'unreachable').length
+  if (drifted.length === 0 && unreachable > 0) {
+    // Not known to be fixed: an open issue stays open, saying which hosts did not answer.
+    if (!found || found.state !== 'open') return { action: 'none', number: found?.number }
+    await gh.rest.issues.update({
+      owner,
+      repo,
+      issue_number: found.number,
+      title: `Drift: ${unreachable === 1 ? '1 host' : `${unreachable} hosts`} could not be checked`,
+      body: truncateText(renderDriftIssue(report, runUrl), BODY_LIMIT)
+    })
+    logger.info(
+      `Updated drift issue #${found.number}: no host drifts, but not every host answered.`
+    )
+    return { action: 'updated', number: found.number, url: found.html_url }
+  }
   if (drifted.length === 0) {
     if (!found || found.state !== 'open') return { action: 'none', number: found?.number }
     await gh.rest.issues.createComment({

@@ -306,7 +306,9 @@ export function renderDriftIssue(report: DriftReport, runUrl?: string): string {
   const drifted = report.results.filter(r => r.state === 'drifted')
   const lines = [
     driftIssueMarker(report),
-    `${plural(drifted.length, 'host')} ${drifted.length === 1 ? 'does' : 'do'} not run what ${drifted.length === 1 ? 'it' : 'they'} should. ${reportIntro(report)}`,
+    drifted.length
+      ? `${plural(drifted.length, 'host')} ${drifted.length === 1 ? 'does' : 'do'} not run what ${drifted.length === 1 ? 'it' : 'they'} should. ${reportIntro(report)}`
+      : `No host is known to drift, but not every host answered. ${reportIntro(report)}`,
     ''
   ]
   for (const r of drifted) {

@@ -147,6 +147,14 @@ describe('the drift issue through the stand-in', () => {
     })
     expect(api.issueList('octo/fleet')[1].state).toBe('open')
     expect(api.comments('octo/fleet', number).pop()?.body).toMatch(/Drift is back: web1/)
+    // No drift, but a host did not answer: not known to be fixed, so the issue stays open.
+    expect(
+      await sync(report(result('web1', 'in-sync'), result('web2', 'unreachable')))
+    ).toMatchObject({ action: 'updated', number })
+    expect(api.issueList('octo/fleet')[1]).toMatchObject({
+      state: 'open',
+      title: 'Drift: 1 host could not be checked'
+    })
     // Mallory's issue was never touched.
     expect(api.issueList('octo/fleet')[0]).toMatchObject({ state: 'open', body: mallorys.body })
     expect(api.violations).toEqual([])
