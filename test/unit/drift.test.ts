@@ -5,7 +5,8 @@
  * touched.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { recordedStorePath } from '../../src/actions/deployments.js'
+import { lastSuccessfulDeploys, recordedStorePath } from '../../src/actions/deployments.js'
+import { getOctokit } from '@actions/github'
 import { syncDriftIssue } from '../../src/actions/drift-issue.js'
 import {
   classify,
@@ -90,7 +91,9 @@ describe('the issue body', () => {
     const body = renderDriftIssue(
       report(result('@admins', 'drifted'), result('web2', 'in-sync'), result('web3', 'unreachable'))
     )
-    expect(body.startsWith(driftIssueMarker({ expected: 'deployed', environment: 'production' })))
+    expect(
+      body.startsWith(driftIssueMarker({ expected: 'deployed', environment: 'production' }))
+    ).toBe(true)
     expect(body).not.toMatch(/@admins/)
     expect(body).toContain('admins')
     expect(body).not.toContain('web2')
@@ -158,5 +161,67 @@ describe('the drift issue through the stand-in', () => {
     // Mallory's issue was never touched.
     expect(api.issueList('octo/fleet')[0]).toMatchObject({ state: 'open', body: mallorys.body })
     expect(api.violations).toEqual([])
+  })
+})
+
+describe('lastSuccessfulDeploys through the stand-in', () => {
+  let api: GitHubApi
+  beforeAll(async () => {
+    api = await startGitHubApi()
+    api.addToken('deployer', { deployments: 'write', contents: 'read' })
+    api.addToken('reader', { deployments: 'read', contents: 'read' })
+    api.addToken('none', { contents: 'read' })
+  })
+  afterAll(async () => api?.close())
+
+  async function record(
+    host: string,
+    storePath: string,
+    states: string[],
+    environment = 'production'
+  ) {
+    const gh = getOctokit('deployer', { baseUrl: api.url })
+    const d = await gh.rest.repos.createDeployment({
+      owner: 'octo',
+      repo: 'fleet',
+      ref: 'main',
+      environment,
+      task: `deploy:${host}`,
+      payload: { host, storePath },
+      auto_merge: false,
+      required_contexts: []
+    })
+    const id = (d.data as { id: number }).id
+    for (const state of states)
+      await gh.rest.repos.createDeploymentStatus({
+        owner: 'octo',
+        repo: 'fleet',
+        deployment_id: id,
+        state: state as 'success',
+        auto_inactive: false
+      })
+  }
+
+  it('the newest record whose last status is success; a failed or unfinished deploy is passed over', async () => {
+    await record('web1', A, ['in_progress', 'success'])
+    await record('web1', B, ['in_progress', 'failure'])
+    await record('web2', B, ['in_progress'])
+    await record('web3', A, ['in_progress', 'success'], 'staging')
+    const got = await lastSuccessfulDeploys(
+      'reader',
+      'production',
+      ['web1', 'web2', 'web3'],
+      api.env('reader')
+    )
+    expect(got.get('web1')?.storePath).toBe(A)
+    expect(got.get('web2')).toBeNull()
+    expect(got.get('web3')).toBeNull()
+    expect(api.violations).toEqual([])
+  })
+
+  it('records it may not read: one sentence naming the permission', async () => {
+    await expect(
+      lastSuccessfulDeploys('none', 'production', ['web1'], api.env('none'))
+    ).rejects.toThrow(/deployment records of environment 'production'.*deployments: read/)
   })
 })
