@@ -63,19 +63,23 @@ export interface DeployRun extends RolloutResult {
   strategy: Strategy
 }
 
-interface Selected {
+export interface Selected {
   hosts: string[]
   inventory: Map<string, HostInfo> | null
 }
 
-/** host | hosts | on: exactly one. */
-async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): Promise<Selected> {
+/** host | hosts | on: exactly one. `verb` names what is done to them, for the messages. */
+export async function selectDeployHosts(
+  ctx: CommandContext,
+  needInventory: boolean,
+  verb = 'deploy'
+): Promise<Selected> {
   const host = ctx.get('host')
   const hosts = ctx.get('hosts')
   const on = ctx.get('on')
   const given = [host && 'host', hosts && 'hosts', on && 'on'].filter(Boolean)
   if (given.length === 0)
-    throw new ActionError("Input 'host', 'hosts' or 'on' is required: which hosts to deploy.", {
+    throw new ActionError(`Input 'host', 'hosts' or 'on' is required: which hosts to ${verb}.`, {
       input: 'host'
     })
   if (given.length > 1)
@@ -111,11 +115,11 @@ async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): P
     }
   }
   if (names.length === 0)
-    throw new ActionError('No host to deploy: the selection is empty.', { input: 'on' })
+    throw new ActionError(`No host to ${verb}: the selection is empty.`, { input: 'on' })
   return { hosts: [...new Set(names)], inventory }
 }
 
-function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
+export function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
   const targetInput = ctx.get('target')
   if (targetInput && sel.hosts.length > 1)
     throw new ActionError(
