@@ -19,7 +19,7 @@ import { renderCheckText } from './core/render-check.js'
 import { renderMatrixText } from './core/render-matrix.js'
 import { deployCommand, deployFailure, rollbackCommand } from './commands/deploy.js'
 import { renderDeployText } from './core/deploy/render.js'
-import { resultRecord, type HostResult } from './core/deploy/types.js'
+import { resultRecord, type HostResult } from './core/model.js'
 import fs from 'node:fs'
 
 /** `--<input>-file PATH` reads the input from a file (a key on the command line is visible in `ps`). */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { mapLimit, planWaves, rollout, type RollbackScope } from '../../src/core/deploy/rollout.js'
-import type { HostResult, HostStatus, PhaseName } from '../../src/core/deploy/types.js'
+import type { HostResult, HostStatus, PhaseName } from '../../src/core/model.js'
 import type { Strategy } from '../../src/core/inputs.js'
 import { MemoryLogger } from '../../src/core/log.js'
 

@@ -1,7 +1,7 @@
 /** A deploy's results as Markdown (job summary) and plain text (terminal). */
 import { formatDuration } from '../format.js'
 import { escapeTableCell, inlineCode, table, details } from '../markdown.js'
-import type { HostResult, HostStatus } from './types.js'
+import type { HostResult, HostStatus } from '../model.js'
 
 const ICON: Record<HostStatus, string> = {
   deployed: '✅',

@@ -7,7 +7,7 @@ import { ActionError } from '../../errors.js'
 import type { Logger } from '../../log.js'
 import type { Remote, SshSession } from '../../ssh.js'
 import type { RemoteSystem } from '../remote-system.js'
-import type { HostResult, PhaseName } from '../types.js'
+import type { HostResult, PhaseName } from '../../model.js'
 
 export type Failure =
   /** The host could not be reached, or the connection dropped (a new login failed). */
