@@ -142,6 +142,9 @@ export interface PhaseRecord {
   name: PhaseName
   status: 'ok' | 'failed' | 'skipped'
   durationMs: number
+  /** When the phase began and ended, in milliseconds since the epoch (the rollout's picture). */
+  startedAt: number
+  endedAt: number
   detail?: string
 }
 
