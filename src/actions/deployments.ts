@@ -17,7 +17,7 @@
 import { octokit } from './octokit.js'
 import { ActionError, describeError } from '../core/errors.js'
 import type { Logger } from '../core/log.js'
-import type { HostResult } from '../core/deploy/types.js'
+import type { HostResult } from '../core/model.js'
 import { runSummaryUrl } from './pr-comment.js'
 import type { DeployedRecord } from '../commands/drift.js'
 

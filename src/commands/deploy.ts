@@ -39,7 +39,7 @@ import {
   type RollbackScope,
   type RolloutResult
 } from '../core/deploy/rollout.js'
-import type { DeployMode, HostResult, HostStatus } from '../core/deploy/types.js'
+import type { DeployMode, HostResult, HostStatus } from '../core/model.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
 import type { CommandContext } from './types.js'
 import { defaultBool, defaultInt, defaultOf } from './inputs.js'

@@ -30,7 +30,7 @@ import {
   WATCHDOG,
   WATCHDOG_STATE
 } from './host-scripts.js'
-import type { DeployMode } from './types.js'
+import type { DeployMode } from '../model.js'
 
 export interface Probe {
   current: string | null
