@@ -10,7 +10,7 @@
 import { ActionError } from '../core/errors.js'
 import { checkHost, type DriftReport, type DriftResult, type Expectation } from '../core/drift.js'
 import { parseBool, parseEnum, parseFlakeRef, parsePositiveInt } from '../core/inputs.js'
-import { attrName, nixEvalJson } from '../core/nix.js'
+import { evalSystemOutPaths } from '../core/flake.js'
 import { SshSession, type Remote } from '../core/ssh.js'
 import { mapLimit } from '../core/deploy/rollout.js'
 import { remotes, selectDeployHosts } from './deploy.js'
@@ -49,29 +49,22 @@ export interface DriftRun {
   issue: boolean
 }
 
-/** Each host's toplevel outPath as the flake evaluates now: one evaluation, nothing built. */
+/** Each host's toplevel outPath as the flake evaluates now: nothing built. */
 async function flakeToplevels(
   ctx: CommandContext,
   flake: string,
   hosts: string[]
 ): Promise<Map<string, string>> {
   const paths = await ctx.logger.group(`Evaluating the systems of ${hosts.join(', ')}`, () =>
-    nixEvalJson<string[]>(`${flake}#nixosConfigurations`, {
-      apply: `cs: [ ${hosts.map(h => `cs.${attrName(h)}.config.system.build.toplevel.outPath`).join(' ')} ]`,
-      cwd: ctx.cwd,
-      logger: ctx.logger,
-      phase: 'evaluate',
-      what: `evaluating the toplevels of ${hosts.join(', ')}`
-    })
+    evalSystemOutPaths(flake, hosts, { cwd: ctx.cwd, logger: ctx.logger, phase: 'evaluate' })
   )
-  if (!Array.isArray(paths) || paths.length !== hosts.length)
+  const missing = hosts.filter(h => typeof paths[h] !== 'string')
+  if (missing.length > 0)
     throw new ActionError(
-      `Evaluating the toplevels of ${hosts.join(', ')} gave no list of paths.`,
-      {
-        phase: 'evaluate'
-      }
+      `Evaluating the systems of ${missing.join(', ')} gave no store path: the flake has no such host.`,
+      { phase: 'evaluate' }
     )
-  return new Map(hosts.map((h, i) => [h, String(paths[i])]))
+  return new Map(hosts.map(h => [h, paths[h]]))
 }
 
 export async function driftCommand(ctx: CommandContext, hooks: DriftHooks = {}): Promise<DriftRun> {

@@ -642,14 +642,47 @@ export async function locateSystems(
  * around it), one evaluation per output, for the flake or the flake at a git revision. Hosts
  * missing from the flake are absent from the result.
  */
-export async function evalSystemDrvPaths(
+export function evalSystemDrvPaths(
   flakeRef: string,
   hosts: string[],
-  opts: InventoryOptions & {
-    phase?: string
-    refs?: Map<string, SystemRef>
-    index?: HostIndex
-  } = {}
+  opts: SystemEvalOptions = {}
+): Promise<Record<string, string>> {
+  return evalSystemAttr('drvPath', flakeRef, hosts, opts)
+}
+
+/**
+ * The toplevel store path of every named host as the flake evaluates now (nothing is built; a
+ * deploy-rs wrapper's toplevel is the one inside it). Hosts missing from the flake are absent.
+ */
+export async function evalSystemOutPaths(
+  flakeRef: string,
+  hosts: string[],
+  opts: SystemEvalOptions = {}
+): Promise<Record<string, string>> {
+  const refs = opts.refs ?? (await locateSystems(flakeRef, hosts, opts))
+  const wrapped = [...refs.values()].filter(r => r.wrapped).map(r => r.host)
+  const plain = new Map([...refs].filter(([, r]) => !r.wrapped))
+  const result = await evalSystemAttr('outPath', flakeRef, [...plain.keys()], {
+    ...opts,
+    refs: plain
+  })
+  return {
+    ...result,
+    ...(await unwrapSystems(flakeRef, wrapped, { ...opts, phase: opts.phase ?? 'evaluate' }))
+  }
+}
+
+type SystemEvalOptions = InventoryOptions & {
+  phase?: string
+  refs?: Map<string, SystemRef>
+  index?: HostIndex
+}
+
+async function evalSystemAttr(
+  which: 'drvPath' | 'outPath',
+  flakeRef: string,
+  hosts: string[],
+  opts: SystemEvalOptions
 ): Promise<Record<string, string>> {
   const refs = opts.refs ?? (await locateSystems(flakeRef, hosts, opts))
   const result: Record<string, string> = {}
@@ -658,17 +691,18 @@ export async function evalSystemDrvPaths(
     ['colmenaHive', 'colmenaHive', n => `o.toplevel.${n}`],
     ['deploy', 'deploy', n => `o.nodes.${n}.profiles.system.path`]
   ]
+  const noun = which === 'drvPath' ? 'system derivations' : 'system store paths'
   for (const [source, output, attr] of groups) {
     const names = [...refs.values()].filter(r => r.source === source).map(r => r.host)
     if (names.length === 0) continue
-    const drvs = await nixEvalJsonOptional<Record<string, string>>(`${flakeRef}#${output}`, {
-      apply: `o: { ${names.map(n => `${nixString(n)} = ${attr(attrName(n))}.drvPath;`).join(' ')} }`,
+    const paths = await nixEvalJsonOptional<Record<string, string>>(`${flakeRef}#${output}`, {
+      apply: `o: { ${names.map(n => `${nixString(n)} = ${attr(attrName(n))}.${which};`).join(' ')} }`,
       logger: opts.logger,
       cwd: opts.cwd,
       phase: opts.phase ?? 'evaluate',
-      what: `evaluating the system derivations of ${names.length} host(s) in '${flakeRef}'`
+      what: `evaluating the ${noun} of ${names.length} host(s) in '${flakeRef}'`
     })
-    Object.assign(result, drvs ?? {})
+    Object.assign(result, paths ?? {})
   }
   return result
 }
