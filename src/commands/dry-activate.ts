@@ -15,6 +15,9 @@ import { assertFlakeExists } from '../core/local-flake.js'
 import { SshSession, type Remote } from '../core/ssh.js'
 import { parseTarget, validateHostName } from '../core/target.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
+import { fetchVerified, isSshStore } from '../core/binary-cache.js'
+import { nixEvalJson, toplevelInstallable } from '../core/nix.js'
+import { cacheInputs } from './deploy.js'
 import type { CommandContext } from './types.js'
 import { defaultBool, defaultInt, defaultOf } from './inputs.js'
 
@@ -90,6 +93,7 @@ export async function dryActivateCommand(
     defaultInt('dry-activate', 'activation-timeout'),
     { min: 1, max: 24 * 3600 }
   )
+  const cache = cacheInputs(ctx)
   const settings = sshSettingsFromInputs(ctx.get, { terminal: opts.terminal })
   // The flake is needed unless both the system and the destination are given.
   const needFlake = !givenPath || !ctx.get('target')
@@ -109,7 +113,27 @@ export async function dryActivateCommand(
       })
     }
     let storePath: string
-    if (givenPath) {
+    if (cache) {
+      // From the binary cache: evaluated (no build) unless given, fetched with signatures checked.
+      storePath =
+        givenPath ??
+        parseStorePath(
+          'store-path',
+          await log.group(`Evaluating the store path of ${host} (nothing is built)`, () =>
+            nixEvalJson<string>(toplevelInstallable(flake, host), {
+              apply: 't: t.outPath',
+              cwd: ctx.cwd,
+              logger: log,
+              phase: 'evaluate',
+              what: `evaluating the store path of ${host}`
+            })
+          )
+        )
+      const env = cache.substituters.some(isSshStore) ? session.storeEnv() : undefined
+      await log.group(`Fetching ${storePath} from the cache`, () =>
+        fetchVerified(storePath, cache.substituters, cache.keys, { logger: log, host, env })
+      )
+    } else if (givenPath) {
       storePath = givenPath
       if (opts.ensureLocal) await opts.ensureLocal(storePath, host)
       else await requireLocalPath(storePath, 'store-path', { logger: log, host })
@@ -135,7 +159,7 @@ export async function dryActivateCommand(
         onPhase: phase => log.debug(`${host}: ${phase}`)
       })
     )
-    return { flake, host, remote, storePath, built: !givenPath, report }
+    return { flake, host, remote, storePath, built: !givenPath && !cache, report }
   } finally {
     session.dispose()
   }
