@@ -274,6 +274,7 @@ describe('workflows and examples', () => {
         REUSABLE,
         'examples/one-host.yml',
         'examples/fleet-staging-production.yml',
+        'examples/fleet-binary-cache.yml',
         'examples/pull-request-diffs.yml',
         'examples/forks-pull-request.yml',
         'examples/forks-comment.yml',
