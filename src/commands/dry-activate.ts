@@ -17,7 +17,7 @@ import { parseTarget, validateHostName } from '../core/target.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
 import { fetchVerified, isSshStore } from '../core/binary-cache.js'
 import { nixEvalJson, toplevelInstallable } from '../core/nix.js'
-import { cacheInputs } from './deploy.js'
+import { cacheInputs, parseStorePathsInput } from './deploy.js'
 import type { CommandContext } from './types.js'
 import { defaultBool, defaultInt, defaultOf } from './inputs.js'
 
@@ -81,7 +81,12 @@ export async function dryActivateCommand(
   const host = validateHostName(hostInput, "input 'host'")
   const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('dry-activate', 'flake'))
   const storePathInput = ctx.get('store-path')
-  const givenPath = storePathInput ? parseStorePath('store-path', storePathInput) : null
+  const storePathsInput = ctx.get('store-paths')
+  const givenPath = storePathInput
+    ? parseStorePath('store-path', storePathInput)
+    : storePathsInput
+      ? (parseStorePathsInput(storePathsInput).get(host) ?? null)
+      : null
   const substituteOnTarget = parseBool(
     'substitute-on-target',
     ctx.get('substitute-on-target'),

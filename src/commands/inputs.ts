@@ -307,6 +307,12 @@ export const COMMAND_INPUTS = {
       default: '600',
       description: 'Seconds switch-to-configuration dry-activate may run.'
     },
+    {
+      name: 'store-paths',
+      type: 'string',
+      description:
+        "Build's store-paths output (a JSON object host → /nix/store path): the host's entry is taken as store-path. A host it does not name is evaluated (with substituters) or built."
+    },
     ...CACHE_INPUTS,
     ...SSH_INPUTS
   ],

@@ -165,7 +165,7 @@ function refusal(host: string | undefined, text: string): ActionError {
 /** The store path a line of `nix copy`/`nix store verify` stderr names, and why it failed. */
 export function refusedPath(stderr: string): { path: string; why: string } | undefined {
   const patterns: [RegExp, string][] = [
-    [/cannot add path '([^']+)' because it lacks a valid signature/, 'unsigned'],
+    [/cannot add path '([^']+)' because it lacks a/, 'unsigned'],
     [/path '([^']+)' is untrusted/, 'unsigned'],
     [/hash mismatch importing path '([^']+)'/, 'tampered'],
     [/path '([^']+)' was modified/, 'tampered'],

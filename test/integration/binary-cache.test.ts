@@ -31,8 +31,17 @@ const FLAKE = `{
       lib = import ./lib;
       inherit (lib) pkgs;
       mk = name: lib.mkHost { name = "\${name}-${NONCE}"; packages = [ pkgs.nginx ]; };
+      addresses = builtins.fromJSON (builtins.readFile ./hosts.json);
+      # Two hosts whose targets come from the flake, for a deploy of several hosts.
+      onHost = name: target: lib.mkHost {
+        name = "\${name}-${NONCE}";
+        packages = [ pkgs.nginx ];
+        deployment.targetHost = addresses.\${target};
+      };
     in {
       nixosConfigurations = {
+        fleet1 = onHost "fleet1" "web1";
+        fleet2 = onHost "fleet2" "web2";
         base = mk "base";
         signed = mk "signed";
         unsigned = mk "unsigned";
@@ -118,8 +127,11 @@ let base: string
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'binary-cache-'))
-  repo = await makeFlakeRepo({ 'flake.nix': FLAKE })
   fleet = await startFleet({ hosts: ['web1', 'web2', 'cache'] })
+  repo = await makeFlakeRepo({
+    'flake.nix': FLAKE,
+    'hosts.json': JSON.stringify(Object.fromEntries(fleet.hosts.map(h => [h.name, h.address])))
+  })
   key = await newKey('ci-cache-1')
   sameName = await newKey('ci-cache-1')
   base = await build('base', {})
@@ -302,6 +314,68 @@ describe('binary cache: file://', () => {
         /Host missing, phase fetch: \/nix\/store\/\S+-nixos-system-missing-\S+ is not in the cache \(file:\/\/\S+\): build and push it first\./
       )
       expect(await fleet.host('web2').generations()).toEqual([1])
+    },
+    T
+  )
+})
+
+describe('binary cache: several hosts', () => {
+  it(
+    'one unsigned system stops the whole deploy before any host is touched; signed, both deploy',
+    async () => {
+      const dir = path.join(tmp, 'fleet-cache')
+      const one = await build('fleet1', { 'push-to': `file://${dir}`, 'signing-key': key.secret })
+      const two = await build('fleet2', { 'push-to': `file://${dir}` })
+      const paths = JSON.stringify({ fleet1: one, fleet2: two })
+      const web1 = fleet.host('web1')
+      const before1 = { gens: await web1.generations(), current: await web1.currentSystem() }
+      await forget(one)
+      await forget(two)
+      const refused = await runAction({
+        action: 'deploy',
+        workspace: repo.path,
+        inputs: {
+          hosts: 'fleet1,fleet2',
+          'store-paths': paths,
+          substituters: `file://${dir}`,
+          'trusted-public-keys': key.pub,
+          'confirm-timeout': '6',
+          ...ssh()
+        }
+      })
+      expect(refused.exitCode).not.toBe(0)
+      expect(refused.failure).toContain(
+        `Host fleet2, phase fetch: ${two} carries no valid signature`
+      )
+      // Neither host changed: fleet1's closure was fetched, but the deploy stopped before any copy.
+      expect(await web1.hasPath(one)).toBe(false)
+      expect({ gens: await web1.generations(), current: await web1.currentSystem() }).toEqual(
+        before1
+      )
+      await untouched('web2', two, base)
+
+      // Signed too (the same store path, now with a signature), both hosts deploy.
+      expect(await build('fleet2', { 'push-to': `file://${dir}`, 'signing-key': key.secret })).toBe(
+        two
+      )
+      await forget(one)
+      await forget(two)
+      const r = await runAction({
+        action: 'deploy',
+        workspace: repo.path,
+        inputs: {
+          hosts: 'fleet1,fleet2',
+          'store-paths': paths,
+          substituters: `file://${dir}`,
+          'trusted-public-keys': key.pub,
+          'confirm-timeout': '6',
+          ...ssh()
+        }
+      })
+      expect(r.failure).toBeUndefined()
+      expect(r.outputs.status).toBe('deployed')
+      expect(await web1.currentSystem()).toBe(one)
+      expect(await fleet.host('web2').currentSystem()).toBe(two)
     },
     T
   )
