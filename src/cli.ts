@@ -25,7 +25,8 @@ import fs from 'node:fs'
 /** `--<input>-file PATH` reads the input from a file (a key on the command line is visible in `ps`). */
 const FILE_OPTIONS: Record<string, string> = {
   'ssh-private-key-file': 'ssh-private-key',
-  'ssh-known-hosts-file': 'ssh-known-hosts'
+  'ssh-known-hosts-file': 'ssh-known-hosts',
+  'signing-key-file': 'signing-key'
 }
 
 interface Command {

@@ -190,6 +190,12 @@ export const COMMAND_INPUTS = {
         'A Nix secret key name:base64 (nix key generate-secret --key-name NAME prints one): every path of the closure is signed with it (nix store sign --recursive) before the push. Masked; written 0600 to a private temporary folder removed right after signing.'
     },
     {
+      name: 'signing-key-file',
+      type: 'string',
+      where: 'terminal',
+      description: 'Reads signing-key from this file (a key on the command line is visible in ps).'
+    },
+    {
       name: 'github-token',
       type: 'secret',
       default: '${{ github.token }}',

@@ -354,10 +354,15 @@ describe('binary cache: several hosts', () => {
       )
       await untouched('web2', two, base)
 
-      // Signed too (the same store path, now with a signature), both hosts deploy.
-      expect(await build('fleet2', { 'push-to': `file://${dir}`, 'signing-key': key.secret })).toBe(
-        two
-      )
+      // Signed too (the same store path, now with a signature), both hosts deploy. A cache that
+      // has a path keeps its .narinfo (nix copy skips it): the signed pushes go to a new cache.
+      const dir2 = path.join(tmp, 'fleet-cache-2')
+      expect(
+        await build('fleet1', { 'push-to': `file://${dir2}`, 'signing-key': key.secret })
+      ).toBe(one)
+      expect(
+        await build('fleet2', { 'push-to': `file://${dir2}`, 'signing-key': key.secret })
+      ).toBe(two)
       await forget(one)
       await forget(two)
       const r = await runAction({
@@ -366,7 +371,7 @@ describe('binary cache: several hosts', () => {
         inputs: {
           hosts: 'fleet1,fleet2',
           'store-paths': paths,
-          substituters: `file://${dir}`,
+          substituters: `file://${dir2}`,
           'trusted-public-keys': key.pub,
           'confirm-timeout': '6',
           ...ssh()
