@@ -2,7 +2,9 @@
  * Build once, deploy that closure (issue 12): the build bundle signs and pushes a closure to a
  * binary cache, the deploy and dry-activate bundles take it from there with signatures checked.
  * Real stores: a `file://` cache, an HTTP cache served by Debian's nginx (uploads with WebDAV PUT),
- * and an `ssh-ng://` cache on a host of the fleet harness. Every refusal checks the target's store
+ * an `ssh-ng://` cache on a host of the fleet harness, and `s3://` against s3rver (an S3 stand-in:
+ * no S3 service runs here) where the Nix speaks S3 (2.34 does; Debian's 2.8 does not, and there
+ * the test checks that the push fails saying so). Every refusal checks the target's store
  * (the path is absent) and its profile (the same generation) afterwards.
  *
  * The runner's store is this machine's store, where the build ran: before each deploy the system's
@@ -15,7 +17,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { run } from '../../src/core/process.js'
-import { runAction, type ActionRun } from '../harness/action-runner.js'
+import { repoRoot, runAction, type ActionRun } from '../harness/action-runner.js'
 import { makeFlakeRepo, startFleet, type FlakeRepo, type Fleet } from '../harness/fleet.js'
 import { nixEnv } from '../harness/nix-env.js'
 import { itWith } from '../harness/requires.js'
@@ -48,6 +50,7 @@ const FLAKE = `{
         otherkey = mk "otherkey";
         viahttp = mk "viahttp";
         viassh = mk "viassh";
+        vias3 = mk "vias3";
         missing = mk "missing";
       };
     };
@@ -381,6 +384,92 @@ describe('binary cache: several hosts', () => {
       expect(r.outputs.status).toBe('deployed')
       expect(await web1.currentSystem()).toBe(one)
       expect(await fleet.host('web2').currentSystem()).toBe(two)
+    },
+    T
+  )
+})
+
+describe('binary cache: s3:// (s3rver, an S3 stand-in on loopback)', () => {
+  let s3: ChildProcess | undefined
+  afterAll(() => {
+    s3?.kill('SIGTERM')
+  })
+
+  it(
+    'pushes to and deploys from an S3 bucket where Nix speaks S3 (2.34 does, over curl); elsewhere the push fails naming the store',
+    async () => {
+      const port = HTTP_PORT + 1000
+      const data = path.join(tmp, 's3')
+      fs.mkdirSync(data, { recursive: true })
+      s3 = spawn(
+        process.execPath,
+        [
+          path.join(repoRoot, 'node_modules/s3rver/bin/s3rver.js'),
+          '-d',
+          data,
+          '-a',
+          HTTP_ADDR,
+          '-p',
+          String(port),
+          '--configure-bucket',
+          'nixcache'
+        ],
+        { stdio: 'ignore' }
+      )
+      for (let i = 0; i < 100; i++) {
+        const up = await fetch(`http://${HTTP_ADDR}:${port}/`).then(
+          () => true,
+          () => false
+        )
+        if (up) break
+        await new Promise(res => setTimeout(res, 100))
+      }
+      // s3rver's fixed credentials, read by Nix from the environment as from any AWS setup.
+      const aws = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' }
+      const url = `s3://nixcache?endpoint=http://${HTTP_ADDR}:${port}&region=us-east-1`
+      const probe = await run(
+        ['nix', 'path-info', '--store', url, '/nix/store/00000000000000000000000000000000-probe'],
+        {
+          timeoutMs: T,
+          env: { ...nixEnv(), ...aws },
+          check: false
+        }
+      )
+      const speaksS3 = !/don't know how to open Nix store/.test(probe.stderr)
+      const b = await runAction({
+        action: 'build',
+        workspace: repo.path,
+        inputs: { host: 'vias3', cache: 'false', 'push-to': url, 'signing-key': key.secret },
+        env: aws
+      })
+      if (!speaksS3) {
+        // Debian's Nix 2.8 is built without S3: the step fails, naming the host and the store.
+        expect(b.exitCode).not.toBe(0)
+        expect(b.failure).toContain(`pushing`)
+        expect(b.failure).toContain(url)
+        expect(b.failure).toMatch(/don't know how to open Nix store/)
+        return
+      }
+      expect(b.failure).toBeUndefined()
+      const p = b.outputs['store-path']
+      await forget(p)
+      const r = await runAction({
+        action: 'deploy',
+        workspace: repo.path,
+        inputs: {
+          host: 'vias3',
+          target: `root@${fleet.host('web1').address}`,
+          'store-path': p,
+          substituters: url,
+          'trusted-public-keys': key.pub,
+          'confirm-timeout': '6',
+          ...ssh()
+        },
+        env: aws
+      })
+      expect(r.failure).toBeUndefined()
+      expect(await fleet.host('web1').currentSystem()).toBe(p)
+      expect(r.stdout).toContain(`fetching ${p} from ${url}`)
     },
     T
   )
