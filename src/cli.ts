@@ -27,7 +27,8 @@ import { driftRecord, renderDriftText } from './core/drift.js'
 /** `--<input>-file PATH` reads the input from a file (a key on the command line is visible in `ps`). */
 const FILE_OPTIONS: Record<string, string> = {
   'ssh-private-key-file': 'ssh-private-key',
-  'ssh-known-hosts-file': 'ssh-known-hosts'
+  'ssh-known-hosts-file': 'ssh-known-hosts',
+  'signing-key-file': 'signing-key'
 }
 
 interface Command {

@@ -206,6 +206,10 @@ export async function nixCopy(
     to?: string
     noCheckSigs?: boolean
     substituteOnDestination?: boolean
+    /** Settings for this call (`--option name value`), e.g. trusted-public-keys. */
+    options?: [string, string][]
+    /** false: the caller reads the exit code (default: a failure throws). */
+    check?: boolean
   }
 ): Promise<RunResult> {
   const argv: string[] = [...NIX, 'copy']
@@ -213,12 +217,14 @@ export async function nixCopy(
   if (opts.to) argv.push('--to', opts.to)
   if (opts.noCheckSigs) argv.push('--no-check-sigs')
   if (opts.substituteOnDestination) argv.push('--substitute-on-destination')
+  for (const [name, value] of opts.options ?? []) argv.push('--option', name, value)
   argv.push(...paths)
   return run(argv, {
     timeoutMs: opts.timeoutMs ?? 2 * HOUR,
     cwd: opts.cwd,
     logger: opts.logger,
     host: opts.host,
+    check: opts.check,
     phase: opts.phase ?? 'copy',
     what: opts.what ?? `copying ${paths.join(' ')}`,
     onStderrLine: opts.onStderrLine,
@@ -519,6 +525,62 @@ export async function nixFmt(
     check: false,
     logger: opts.logger,
     onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures (the binary cache between build and hosts, binary-cache.ts)
+
+/** `nix store sign --recursive --key-file <file> <paths>` (Nix 2.8's syntax, still today's). */
+export async function nixStoreSign(
+  paths: string[],
+  keyFile: string,
+  opts: NixCallOptions
+): Promise<RunResult> {
+  return run([...NIX, 'store', 'sign', '--recursive', '--key-file', keyFile, ...paths], {
+    timeoutMs: opts.timeoutMs ?? HOUR,
+    logger: opts.logger,
+    host: opts.host,
+    phase: opts.phase ?? 'sign',
+    what: opts.what ?? `signing the closure of ${paths.join(' ')}`,
+    env: opts.env
+  })
+}
+
+/**
+ * `nix store verify --recursive --sigs-needed 1` with only `trustedKeys` trusted: every path of
+ * the closures must carry a signature by one of them and its contents must match its NAR hash.
+ * Never throws on a failed check: the caller reads stderr (`path '…' is untrusted`, `… was modified!`).
+ */
+export async function nixStoreVerify(
+  paths: string[],
+  trustedKeys: string[],
+  opts: NixCallOptions & { store?: string }
+): Promise<RunResult> {
+  const argv = [...NIX, 'store', 'verify', '--recursive', '--sigs-needed', '1']
+  if (opts.store) argv.push('--store', opts.store)
+  argv.push('--option', 'trusted-public-keys', trustedKeys.join(' '), ...paths)
+  return run(argv, {
+    timeoutMs: opts.timeoutMs ?? 2 * HOUR,
+    logger: opts.logger,
+    host: opts.host,
+    check: false,
+    env: opts.env
+  })
+}
+
+/** `nix path-info --store <store> <path>`: whether a store (a binary cache) has a path. */
+export async function nixStoreHas(
+  path: string,
+  store: string,
+  opts: NixCallOptions
+): Promise<RunResult> {
+  return run([...NIX, 'path-info', '--store', store, path], {
+    timeoutMs: opts.timeoutMs ?? 10 * MINUTE,
+    logger: opts.logger,
+    host: opts.host,
+    check: false,
     env: opts.env
   })
 }
