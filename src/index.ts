@@ -19,7 +19,8 @@ const actions: Record<string, () => Promise<Entry>> = {
     main: (await import('./actions/dry-activate.js')).runDryActivate
   }),
   deploy: async () => ({ main: (await import('./actions/deploy.js')).runDeploy }),
-  rollback: async () => ({ main: (await import('./actions/deploy.js')).runRollback })
+  rollback: async () => ({ main: (await import('./actions/deploy.js')).runRollback }),
+  update: async () => ({ main: (await import('./actions/update.js')).runUpdate })
 }
 /** The actions whose post step removes the SSH folder. */
 const withPost = new Set(['build', 'dry-activate', 'deploy', 'rollback'])
