@@ -792,7 +792,7 @@ export class GitHubApi {
         node_id: this.nodeId('LA', 3_000_000 + i),
         url: `${api}/labels/${encodeURIComponent(name)}`,
         name,
-        description: null,
+        description: '',
         color: 'ededed',
         default: false
       })),
