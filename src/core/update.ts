@@ -440,13 +440,14 @@ export function renderUpdateBody(
   ].filter(Boolean)
   const join = (parts: string[]) => parts.join('\n\n') + '\n'
   const hostsHeading = r.hosts.length ? [heading(3, 'Hosts that change')] : []
-  const full = join([...head, ...hostsHeading, ...r.hosts.map(h => hostSection(h)), ...tail])
+  const sections = r.hosts.map(h => hostSection(h))
+  const full = join([...head, ...hostsHeading, ...sections, ...tail])
   if (full.length <= max) return { body: full, collapsed: false }
 
   // Equal shares of what is left, smallest sections first (they give back what they do not use).
   const fixed = join([...head, note, ...hostsHeading, ...tail]).length + 2 * r.hosts.length
   let budget = max - fixed
-  const sizes = r.hosts.map(h => hostSection(h).length)
+  const sizes = sections.map(s => s.length)
   const order = r.hosts.map((_, i) => i).sort((a, b) => sizes[a] - sizes[b])
   const shares = new Array<number>(r.hosts.length).fill(0)
   let left = r.hosts.length
@@ -456,13 +457,13 @@ export function renderUpdateBody(
     budget -= shares[i]
   }
   if (r.hosts.length > 0 && shares.every(s => s >= 120)) {
-    const sections = r.hosts.map((h, i) =>
+    const fitted = r.hosts.map((h, i) =>
       truncateText(
         h.state === 'changed' ? hostSection(h, shares[i]) : hostLine(h),
         Math.max(shares[i], 1)
       )
     )
-    const body = join([...head, note, ...hostsHeading, ...sections, ...tail])
+    const body = join([...head, note, ...hostsHeading, ...fitted, ...tail])
     if (body.length <= max) return { body, collapsed: true }
   }
   // Too many hosts for a diff each: one line per host, then whatever fits.

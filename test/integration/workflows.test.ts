@@ -277,7 +277,8 @@ describe('workflows and examples', () => {
         'examples/pull-request-diffs.yml',
         'examples/forks-pull-request.yml',
         'examples/forks-comment.yml',
-        'examples/quick-start.yml'
+        'examples/quick-start.yml',
+        'examples/flake-update.yml'
       ])
     )
   })
