@@ -3,6 +3,7 @@
  * branch and opens (or updates) one pull request whose body shows what the update does to every
  * host. Outputs and the job summary; everything else is in commands/update.ts and core/update.ts.
  */
+import * as core from '@actions/core'
 import { publishUpdate, updateCommand, type PublishedBranch } from '../commands/update.js'
 import { ActionError } from '../core/errors.js'
 import { parseList, replaceControlCharacters } from '../core/inputs.js'
@@ -126,7 +127,7 @@ function summaryOf(
   const parts: string[] = []
   if (pr?.author === 'github-actions[bot]')
     parts.push(
-      `> [!WARNING]\n> Pull request #${pr.number} was opened with the workflow's default \`GITHUB_TOKEN\`, so it starts no workflows: its checks will not run. Give \`token\` a GitHub App token or a personal access token ([why](${DEFAULT_TOKEN_DOC})).`
+      `> [!WARNING]\n> Pull request #${pr.number} was opened by \`github-actions[bot]\`, that is with the workflow's default \`GITHUB_TOKEN\`: pull requests and pushes made with it start no workflows, so its checks will not run. Give \`token\` a GitHub App token or a personal access token ([why](${DEFAULT_TOKEN_DOC})).`
     )
   if (pr)
     parts.push(
@@ -140,6 +141,8 @@ function summaryOf(
 export async function runUpdate(): Promise<void> {
   await runAction('update', async log => {
     const token = secretInput('token').trim()
+    // The form git sends it in (authOptions): masked too, should git ever print its headers.
+    if (token) core.setSecret(Buffer.from(`x-access-token:${token}`).toString('base64'))
     const labels = parseList(input('labels'))
     const title = replaceControlCharacters(input('title') || defaultOf('update', 'title'))
     const ctx = { get: input, cwd: workspace(), logger: log }
@@ -179,7 +182,7 @@ export async function runUpdate(): Promise<void> {
     )
     if (pr.author === 'github-actions[bot]')
       log.warning(
-        `Pull request #${pr.number} was opened with the default GITHUB_TOKEN, so it starts no workflows; give 'token' a GitHub App or personal token.`
+        `Pull request #${pr.number} was opened by github-actions[bot], with the default GITHUB_TOKEN: it starts no workflows, so its checks will not run; give 'token' a GitHub App or personal token.`
       )
     setOutputs({
       ...outputs,

@@ -80,7 +80,16 @@ describe('nix-deploy (dist/cli.js)', () => {
   it('--help lists every action as a command, on stdout, exit 0', async () => {
     const r = await cli(['--help'])
     expect(r.code).toBe(0)
-    for (const c of ['check', 'matrix', 'build', 'diff', 'dry-activate', 'deploy', 'rollback'])
+    for (const c of [
+      'check',
+      'matrix',
+      'build',
+      'diff',
+      'dry-activate',
+      'deploy',
+      'rollback',
+      'update'
+    ])
       expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'))
     expect(r.stdout).toContain('--ssh-private-key-file')
     const sub = await cli(['deploy', '--help'])

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { runAction, type ActionRun } from '../harness/action-runner.js'
+import { nodeBinary, repoRoot, runAction, type ActionRun } from '../harness/action-runner.js'
 import { makeFlakeRepo, type FlakeRepo } from '../harness/flake-repo.js'
 import { startGitHubApi, type GitHubApi } from '../harness/github-api.js'
 import { nixEnv } from '../harness/nix-env.js'
@@ -89,6 +89,17 @@ afterAll(async () => {
 
 describe('update action', () => {
   it(
+    'refuses an input the flake does not have, before evaluating anything',
+    async () => {
+      const r = await update({ inputs: 'pins, nope' })
+      expect(r.failure).toBe("Input 'inputs': the flake has no input 'nope'; its inputs are pins.")
+      expect(r.outputs).toEqual({})
+      expect(git(fleet.dir, ['status', '--porcelain'])).toBe('')
+    },
+    T
+  )
+
+  it(
     'opens one pull request with the input that moved and the closure diff of the host it changes',
     async () => {
       const nothing = await update()
@@ -132,9 +143,20 @@ describe('update action', () => {
       const lock = JSON.parse(git(origin, ['show', `${BRANCH}:flake.lock`]))
       expect(lock.nodes.pins.locked.rev).toBe(newRev)
       // Opened with the workflow's own token (the stand-in's bot): the summary says what that means.
-      expect(r.summary).toMatch(/default `GITHUB_TOKEN`, so it starts no workflows/)
+      expect(r.summary).toMatch(
+        /default `GITHUB_TOKEN`: pull requests and pushes made with it start no workflows/
+      )
       expect(r.summary).toMatch(/app.*upgraded/)
       expect(api.violations).toEqual([])
+      const logged = r.stdout
+        .split('\n')
+        .filter(l => !l.startsWith('::add-mask::'))
+        .join('\n')
+      expect(logged).not.toContain(TOKEN)
+      expect(logged).toContain('AUTHORIZATION: basic ***')
+      expect(r.masks).toEqual(
+        expect.arrayContaining([TOKEN, Buffer.from(`x-access-token:${TOKEN}`).toString('base64')])
+      )
     },
     T
   )
@@ -188,6 +210,32 @@ describe('update action', () => {
       expect(prs[0].body).toMatch(/app.*upgraded.*1\.0.*1\.2/)
       expect(prs[0].labels).toEqual(['dependencies', 'nix'])
       expect(api.violations).toEqual([])
+    },
+    T
+  )
+
+  it(
+    'from a terminal: updates the lock in place and prints what moved, pushing nothing',
+    async () => {
+      resetCheckout()
+      const branch = git(origin, ['rev-parse', BRANCH])
+      const newRev = pins.commit({ 'flake.nix': pinsFlake('1.3') }, 'app 1.3')
+      const out = execFileSync(
+        nodeBinary(),
+        [path.join(repoRoot, 'dist/cli.js'), 'update', '--inputs', 'pins', '--json'],
+        { cwd: fleet.dir, encoding: 'utf8', env: { ...process.env, ...nixEnv() } }
+      )
+      const report = JSON.parse(out)
+      expect(report).toMatchObject({ changed: true, unchangedHosts: ['db1'] })
+      expect(report.inputs).toEqual([
+        expect.objectContaining({ input: 'pins', after: expect.objectContaining({ rev: newRev }) })
+      ])
+      expect(report.hosts).toEqual([expect.objectContaining({ host: 'web1', state: 'changed' })])
+      expect(
+        JSON.parse(fs.readFileSync(path.join(fleet.dir, 'flake.lock'), 'utf8')).nodes.pins.locked
+          .rev
+      ).toBe(newRev)
+      expect(git(origin, ['rev-parse', BRANCH])).toBe(branch)
     },
     T
   )

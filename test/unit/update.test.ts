@@ -7,7 +7,9 @@ import { describe, expect, it } from '@jest/globals'
 import type { PathInfo } from '../../src/core/closure.js'
 import { diffClosures, selectedPackages } from '../../src/core/diff.js'
 import { parseFlakeLock } from '../../src/core/flake-lock.js'
+import { authOptions } from '../../src/core/git-branch.js'
 import { flakeUpdateArgv, parseNixVersion } from '../../src/core/nix.js'
+import { secrets } from '../../src/core/secrets.js'
 import {
   checkInputNames,
   lockChanges,
@@ -210,5 +212,20 @@ describe('renderUpdateBody', () => {
     for (let i = 0; i < 300; i++) expect(lines.body).toMatch(new RegExp(`(#### |\`)web${i}\\b`))
     const tiny = renderUpdateBody(big, { maxChars: 3000 })
     expect(tiny.body.length).toBeLessThanOrEqual(3000)
+  })
+})
+
+describe('authOptions', () => {
+  it("sends the token as actions/checkout does, clearing the checkout's header first", () => {
+    const b64 = Buffer.from('x-access-token:tok-123456').toString('base64')
+    expect(authOptions('https://github.com/octo/fleet', 'tok-123456')).toEqual([
+      '-c',
+      'http.https://github.com/.extraheader=',
+      '-c',
+      `http.https://github.com/.extraheader=AUTHORIZATION: basic ${b64}`
+    ])
+    expect(secrets.scrub(`header ${b64}`)).toBe('header ***')
+    expect(authOptions('/srv/git/fleet.git', 'tok-123456')[1]).toBe('http.extraheader=')
+    expect(authOptions('https://github.com/octo/fleet', '')).toEqual([])
   })
 })
