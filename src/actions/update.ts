@@ -146,6 +146,11 @@ export async function runUpdate(): Promise<void> {
     const labels = parseList(input('labels'))
     const title = replaceControlCharacters(input('title') || defaultOf('update', 'title'))
     const ctx = { get: input, cwd: workspace(), logger: log }
+    if (!token)
+      throw new ActionError(
+        "Input 'token' is empty: it pushes the branch and opens the pull request.",
+        { input: 'token' }
+      )
     const update = await updateCommand(ctx)
     const r = update.result
     const outputs = {
@@ -155,41 +160,40 @@ export async function runUpdate(): Promise<void> {
       'pull-request-url': '',
       'pull-request-operation': 'none'
     }
+    setOutputs(outputs)
     if (!r.changed) {
       log.info('No input moved: nothing to commit.')
-      setOutputs(outputs)
       await writeSummary(summaryOf(r, undefined, undefined))
       return
     }
-    if (!token)
-      throw new ActionError(
-        "Input 'token' is empty: it is needed to push the branch and open the pull request.",
-        {
-          input: 'token'
-        }
+    let published: PublishedBranch | undefined
+    let pr: PullRequestResult | undefined
+    try {
+      published = await publishUpdate(ctx, update, token)
+      const { body, collapsed } = renderUpdateBody(r, {
+        maxChars: PULL_REQUEST_BODY_LIMIT,
+        summaryUrl: runSummaryUrl()
+      })
+      if (collapsed)
+        log.info(
+          "The pull request body is collapsed to fit GitHub's limit; the job summary has everything."
+        )
+      const branch = published
+      pr = await log.group('Pull request', () =>
+        upsertPullRequest(log, token, { published: branch, title, body, labels })
       )
-    const published = await publishUpdate(ctx, update, token)
-    const { body, collapsed } = renderUpdateBody(r, {
-      maxChars: PULL_REQUEST_BODY_LIMIT,
-      summaryUrl: runSummaryUrl()
-    })
-    if (collapsed)
-      log.info(
-        "The pull request body is collapsed to fit GitHub's limit; the job summary has everything."
-      )
-    const pr = await log.group('Pull request', () =>
-      upsertPullRequest(log, token, { published, title, body, labels })
-    )
-    if (pr.author === 'github-actions[bot]')
-      log.warning(
-        `Pull request #${pr.number} was opened by github-actions[bot], with the default GITHUB_TOKEN: it starts no workflows, so its checks will not run; give 'token' a GitHub App or personal token.`
-      )
-    setOutputs({
-      ...outputs,
-      'pull-request-number': String(pr.number),
-      'pull-request-url': pr.url,
-      'pull-request-operation': pr.operation
-    })
-    await writeSummary(summaryOf(r, pr, published))
+      if (pr.author === 'github-actions[bot]')
+        log.warning(
+          `Pull request #${pr.number} was opened by github-actions[bot], with the default GITHUB_TOKEN: it starts no workflows, so its checks will not run; give 'token' a GitHub App or personal token.`
+        )
+      setOutputs({
+        'pull-request-number': String(pr.number),
+        'pull-request-url': pr.url,
+        'pull-request-operation': pr.operation
+      })
+    } finally {
+      // Also when the push or the pull request failed: the diffs were worth computing.
+      await writeSummary(summaryOf(r, pr, published))
+    }
   })
 }

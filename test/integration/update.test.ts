@@ -215,6 +215,23 @@ describe('update action', () => {
   )
 
   it(
+    'a base that origin lacks fails the step with one sentence, after writing the diffs to the summary',
+    async () => {
+      resetCheckout()
+      const branch = git(origin, ['rev-parse', BRANCH])
+      const r = await update({ base: 'release-24.05' })
+      expect(r.failure).toMatch(
+        /^Could not fetch the branch 'release-24\.05' from origin \(input 'base'\)/
+      )
+      expect(r.outputs.changed).toBe('true')
+      expect(r.summary).toMatch(/app.*upgraded/)
+      expect(git(origin, ['rev-parse', BRANCH])).toBe(branch)
+      expect(api.pullRequests('octo/fleet')).toHaveLength(1)
+    },
+    T
+  )
+
+  it(
     'from a terminal: updates the lock in place and prints what moved, pushing nothing',
     async () => {
       resetCheckout()
