@@ -81,6 +81,20 @@ function githubRepo(node: LockNode): { owner: string; repo: string } | undefined
 }
 
 /**
+ * Two lock nodes pin the same source: the same content hash and revision. Nix versions spell the
+ * rest differently (Nix 2.34 rewrites a 2.8 lock's `"ref": "main"` as `"refs/heads/main"` for the
+ * same commit), which is no update. Without hash and revision, every locked field counts.
+ */
+function samePin(a: LockNode, b: LockNode): boolean {
+  const x = a.locked
+  const y = b.locked
+  if (!x || !y) return !x && !y
+  if (x.narHash || y.narHash) return x.narHash === y.narHash && x.rev === y.rev
+  if (x.rev || y.rev) return x.rev === y.rev
+  return x.key === y.key
+}
+
+/**
  * Every input reachable from the root through node names (not `follows`: such an input is the
  * followed one's, listed under its own name), by its path of names.
  */
@@ -113,7 +127,7 @@ export function lockChanges(before: FlakeLock | undefined, after: FlakeLock): In
       out.push({ input, change: 'added', after: revisionOf(node) })
       continue
     }
-    if ((was.locked?.key ?? '') === (node.locked?.key ?? '')) continue
+    if (samePin(was, node)) continue
     const change: InputChange = {
       input,
       change: 'updated',

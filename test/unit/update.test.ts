@@ -21,7 +21,7 @@ import {
 
 const REV = (c: string) => c.repeat(40)
 
-function lock(nixpkgsRev: string, opts: { hmRev?: string; extra?: boolean } = {}) {
+function lock(nixpkgsRev: string, opts: { hmRev?: string; extra?: boolean; ref?: string } = {}) {
   const nodes: Record<string, unknown> = {
     root: {
       inputs: {
@@ -37,7 +37,8 @@ function lock(nixpkgsRev: string, opts: { hmRev?: string; extra?: boolean } = {}
         repo: 'nixpkgs',
         rev: nixpkgsRev,
         lastModified: 1767225600,
-        narHash: `sha256-${nixpkgsRev.slice(0, 8)}`
+        narHash: `sha256-${nixpkgsRev.slice(0, 8)}`,
+        ...(opts.ref ? { ref: opts.ref } : {})
       },
       original: { type: 'github', owner: 'NixOS', repo: 'nixpkgs' }
     },
@@ -95,6 +96,8 @@ describe('lockChanges', () => {
     expect(lockChanges(a, lock(REV('1')))).toEqual([])
     expect(sameLock(a, lock(REV('1')))).toBe(true)
     expect(sameLock(a, lock(REV('2')))).toBe(false)
+    // Another Nix's spelling of the same pin (Nix 2.34 rewrites `ref` for the same commit).
+    expect(lockChanges(a, lock(REV('1'), { ref: 'refs/heads/main' }))).toEqual([])
     const removed = lockChanges(lock(REV('1'), { extra: true }), a)
     expect(removed).toEqual([expect.objectContaining({ input: 'extra', change: 'removed' })])
   })
