@@ -20,7 +20,7 @@ import {
 import { parseBool, parseFlakeRef, parseList, showValue } from '../core/inputs.js'
 import { assertFlakeExists } from '../core/local-flake.js'
 import { run } from '../core/process.js'
-import { updateFlake, type UpdateResult } from '../core/update.js'
+import { shortHash, updateFlake, type LockedRevision, type UpdateResult } from '../core/update.js'
 import { defaultBool, defaultOf } from './inputs.js'
 import type { CommandContext } from './types.js'
 
@@ -50,8 +50,10 @@ export interface PublishedBranch {
 /** The commit message: the `commit-message` input, then one line per input that moved. */
 function commitMessage(first: string, r: UpdateResult): string {
   const lines = r.inputs.map(i => {
-    const from = i.before?.rev ? i.before.rev.slice(0, 12) : i.change === 'added' ? '(new)' : '?'
-    const to = i.after?.rev ? i.after.rev.slice(0, 12) : i.change === 'removed' ? '(removed)' : '?'
+    const name = (x: LockedRevision | undefined) =>
+      x?.rev ? x.rev.slice(0, 12) : x?.narHash ? shortHash(x.narHash) : '?'
+    const from = i.change === 'added' ? '(new)' : name(i.before)
+    const to = i.change === 'removed' ? '(removed)' : name(i.after)
     return `- ${i.input}: ${from} -> ${to}`
   })
   return `${first}\n\n${lines.join('\n')}\n`

@@ -36,6 +36,8 @@ export interface LockedRevision {
   lastModified?: number
   /** Where it comes from, for people: `github:NixOS/nixpkgs`, a git URL, a path. */
   source: string
+  /** The content hash, which names a revision that has no commit (a `path:` or tarball input). */
+  narHash?: string
 }
 
 export interface InputChange {
@@ -62,7 +64,12 @@ function sourceOf(node: LockNode): string {
 }
 
 function revisionOf(node: LockNode): LockedRevision {
-  return { rev: node.locked?.rev, lastModified: node.lastModified, source: sourceOf(node) }
+  return {
+    rev: node.locked?.rev,
+    lastModified: node.lastModified,
+    source: sourceOf(node),
+    narHash: node.locked?.narHash
+  }
 }
 
 /** The owner and repository of an input on github.com, when it is one. */
@@ -370,9 +377,18 @@ export async function updateFlake(opts: UpdateOptions): Promise<UpdateResult> {
 /** The hidden marker of the update pull request's body. */
 export const UPDATE_MARKER = hiddenMarker('nix-deploy update')
 
+/** `sha256-AbCdEfGhIjKl` of a content hash, for an input that has no commit. */
+export function shortHash(narHash: string): string {
+  return narHash.slice(0, narHash.indexOf('-') + 13)
+}
+
 function shortRev(r: LockedRevision | undefined): string {
   if (!r) return '—'
-  const rev = r.rev ? inlineCode(r.rev.slice(0, 12), { inTable: true }) : '*no revision*'
+  const rev = r.rev
+    ? inlineCode(r.rev.slice(0, 12), { inTable: true })
+    : r.narHash
+      ? inlineCode(shortHash(r.narHash), { inTable: true })
+      : '*no revision*'
   const date = r.lastModified
     ? ` (${new Date(r.lastModified * 1000).toISOString().slice(0, 10)})`
     : ''

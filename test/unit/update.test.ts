@@ -13,6 +13,7 @@ import { secrets } from '../../src/core/secrets.js'
 import {
   checkInputNames,
   lockChanges,
+  renderInputs,
   renderUpdateBody,
   renderUpdateSummary,
   sameLock,
@@ -98,6 +99,20 @@ describe('lockChanges', () => {
     expect(sameLock(a, lock(REV('2')))).toBe(false)
     // Another Nix's spelling of the same pin (Nix 2.34 rewrites `ref` for the same commit).
     expect(lockChanges(a, lock(REV('1'), { ref: 'refs/heads/main' }))).toEqual([])
+    // A path input has no commit: its content hash names the revision.
+    const path = (narHash: string) =>
+      parseFlakeLock(
+        JSON.stringify({
+          version: 7,
+          root: 'root',
+          nodes: {
+            root: { inputs: { secrets: 'secrets' } },
+            secrets: { locked: { type: 'path', path: '/srv/secrets', narHash } }
+          }
+        })
+      )
+    const moved = lockChanges(path(`sha256-${'A'.repeat(43)}`), path(`sha256-${'B'.repeat(43)}`))
+    expect(renderInputs(moved)).toContain(`\`sha256-AAAAAAAAAAAA\` | \`sha256-BBBBBBBBBBBB\``)
     const removed = lockChanges(lock(REV('1'), { extra: true }), a)
     expect(removed).toEqual([expect.objectContaining({ input: 'extra', change: 'removed' })])
   })
