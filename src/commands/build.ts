@@ -59,7 +59,7 @@ export function readBuildTarget(get: InputReader, flake: string, cwd: string): B
   }
   if (!host && !installable) {
     throw new ActionError(
-      "Input 'host' is required (a nixosConfigurations attribute name), unless 'installable' names what to build.",
+      "Input 'host' is required (a host of the flake: in nixosConfigurations, a colmena hive or deploy.nodes), unless 'installable' names what to build.",
       { input: 'host' }
     )
   }
@@ -83,14 +83,14 @@ export async function buildCommand(
 ): Promise<BuildRun> {
   const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('build', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
-  const target = readBuildTarget(ctx.get, flake, ctx.cwd)
+  let target = readBuildTarget(ctx.get, flake, ctx.cwd)
   const diffAgainst = ctx.get('diff-against')
   let against = parseDiffAgainst(diffAgainst)
   const log = ctx.logger
 
   // Everything that can be checked before the build is checked first.
   if (ctx.get('host')) {
-    await requireHost(flake, target.host!, `in the flake '${flake}'`, {
+    target = await requireHost(flake, target.host!, `in the flake '${flake}'`, {
       cwd: ctx.cwd,
       logger: log,
       input: 'host'

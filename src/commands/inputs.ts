@@ -130,7 +130,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       description:
-        'The host to build: nixosConfigurations.<host>.config.system.build.toplevel. Give exactly one of host and installable.'
+        'The host to build: nixosConfigurations.<host>.config.system.build.toplevel, or its system in a colmena hive or deploy-rs node. Give exactly one of host and installable.'
     },
     {
       name: 'installable',
@@ -192,7 +192,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       description:
-        'The host (nixosConfigurations attribute) a git revision refers to; also names the diff. Needed when before or after is a revision.'
+        'The host (in nixosConfigurations, a colmena hive or deploy.nodes) a git revision refers to; also names the diff. Needed when before or after is a revision.'
     },
     {
       name: 'flake',
@@ -236,7 +236,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       required: true,
-      description: 'The host: a nixosConfigurations attribute name.'
+      description: 'The host: a name in nixosConfigurations, a colmena hive or deploy.nodes.'
     },
     {
       name: 'store-path',
@@ -287,7 +287,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       description:
-        'The host to deploy (an attribute name of nixosConfigurations). Use one of host, hosts and on.'
+        'The host to deploy (a name in nixosConfigurations, a colmena hive or deploy.nodes). Use one of host, hosts and on.'
     },
     { name: 'hosts', type: 'list', description: 'Hosts to deploy, newline- or comma-separated.' },
     {

@@ -7,10 +7,10 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { flakeHostNames, localClosures, compareSystems } from './build.js'
+import { localClosures, compareSystems } from './build.js'
 import type { ClosureDiff } from './diff.js'
 import { ActionError, describeError } from './errors.js'
-import { evalToplevelDrvPaths } from './flake.js'
+import { evalSystemDrvPaths, flakeHostIndex, indexNames, locateSystems } from './flake.js'
 import { parseFlakeLock, resolveInput, type FlakeLock, type LockNode } from './flake-lock.js'
 import { showValue } from './inputs.js'
 import { requireGitFlake } from './local-flake.js'
@@ -244,16 +244,19 @@ function readText(file: string): string | undefined {
   }
 }
 
-/** The drv path of every host's toplevel, in one evaluation; a message instead when it fails. */
+/** The drv path of every host's system (one evaluation per output); a message when it fails. */
 async function hostDrvs(
   flake: string,
   opts: { cwd: string; logger: Logger },
   when: string
 ): Promise<Record<string, string> | string> {
   try {
-    const names = (await flakeHostNames(flake, { cwd: opts.cwd, logger: opts.logger })) ?? []
+    // The hosts of nixosConfigurations, a colmena hive or deploy.nodes, as every action reads them.
+    const index = await flakeHostIndex(flake, { cwd: opts.cwd, logger: opts.logger })
+    const names = indexNames(index)
     if (names.length === 0) return {}
-    return await evalToplevelDrvPaths(flake, names, { cwd: opts.cwd, logger: opts.logger })
+    const refs = await locateSystems(flake, names, { cwd: opts.cwd, logger: opts.logger, index })
+    return await evalSystemDrvPaths(flake, names, { cwd: opts.cwd, logger: opts.logger, refs })
   } catch (err) {
     return `the hosts do not evaluate ${when}: ${describeError(err)}`
   }
