@@ -574,6 +574,69 @@ export const COMMAND_INPUTS = {
       description:
         'Token for the deployment records (deployments: read) and the issue (issues: write).'
     }
+  ],
+  update: [
+    {
+      name: 'flake',
+      type: 'string',
+      default: '.',
+      description: 'The flake reference (a local flake in a git checkout).'
+    },
+    {
+      name: 'inputs',
+      type: 'list',
+      description:
+        "Only these inputs (newline- or comma-separated names; 'home-manager/nixpkgs' for a nested one). Empty: every input (nix flake update)."
+    },
+    {
+      name: 'branch',
+      type: 'string',
+      default: 'nix-deploy/flake-update',
+      where: 'action',
+      description:
+        'The branch the new flake.lock is committed to: recreated from base on each run (one commit), force-pushed to origin.'
+    },
+    {
+      name: 'base',
+      type: 'string',
+      where: 'action',
+      description: "The branch the pull request goes into. Empty: origin's default branch."
+    },
+    {
+      name: 'title',
+      type: 'string',
+      default: 'flake.lock: update',
+      where: 'action',
+      description: "The pull request's title."
+    },
+    {
+      name: 'labels',
+      type: 'list',
+      where: 'action',
+      description: 'Labels added to the pull request (newline- or comma-separated).'
+    },
+    {
+      name: 'commit-message',
+      type: 'string',
+      default: 'flake.lock: update',
+      where: 'action',
+      description: "The commit's first line; a line per input that moved follows it."
+    },
+    {
+      name: 'diff',
+      type: 'boolean',
+      default: 'true',
+      description:
+        "'true': build every host whose system changed, before and after the update, and show its closure diff."
+    },
+    {
+      name: 'token',
+      type: 'secret',
+      default: '${{ github.token }}',
+      where: 'action',
+      description:
+        'The token that pushes the branch and opens the pull request (contents: write, pull-requests: write). A pull request opened with the default GITHUB_TOKEN starts no workflows: give a GitHub App token or a personal token; the summary warns when the default opened it.'
+    }
   ]
 } as const satisfies Record<string, readonly InputSpec[]>
 

@@ -584,3 +584,60 @@ export async function nixStoreHas(
     env: opts.env
   })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Updating a flake's lock (the update action)
+
+/**
+ * The argv that updates the lock of the flake in the working directory: every input
+ * (`nix flake update`, which takes no flake argument here, so it means the same on every version),
+ * or only `inputs`. Nix before 2.19 (and Lix, whose CLI followed 2.18) updates one input with
+ * `nix flake lock --update-input <name>` (repeatable); Nix 2.19 and later take the names as
+ * `nix flake update <name>…` (there, a positional argument is an input, no longer a flake).
+ */
+export function flakeUpdateArgv(inputs: readonly string[], v: NixVersion | undefined): string[] {
+  if (inputs.length === 0) return [...NIX, 'flake', 'update']
+  const [major, minor] = v?.version ?? [2, 8, 0]
+  const newer = !v?.lix && (major > 2 || (major === 2 && minor >= 19))
+  if (newer) return [...NIX, 'flake', 'update', ...inputs]
+  return [...NIX, 'flake', 'lock', ...inputs.flatMap(i => ['--update-input', i])]
+}
+
+/** Updates the lock of the flake in `dir` (see `flakeUpdateArgv`); throws when nix fails. */
+export async function nixFlakeUpdate(
+  dir: string,
+  inputs: readonly string[],
+  opts: NixCallOptions
+): Promise<RunResult> {
+  return run(flakeUpdateArgv(inputs, await nixVersion(opts)), {
+    cwd: dir,
+    timeoutMs: opts.timeoutMs ?? HOUR,
+    logger: opts.logger,
+    phase: opts.phase ?? 'update',
+    what: opts.what ?? 'updating flake.lock',
+    onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
+}
+
+/**
+ * Builds a derivation already in the store (`nix-store --realise <drv>`: the same on every Nix
+ * version, unlike `nix build <drv>`, whose reading of a `.drv` argument changed) and returns its
+ * output paths.
+ */
+export async function nixStoreRealise(drvPath: string, opts: NixCallOptions): Promise<string[]> {
+  const result = await run(['nix-store', '--realise', drvPath], {
+    timeoutMs: opts.timeoutMs ?? 6 * HOUR,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    host: opts.host,
+    phase: opts.phase ?? 'build',
+    what: opts.what ?? `building ${drvPath}`,
+    onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
+  return result.stdout
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l.startsWith('/'))
+}

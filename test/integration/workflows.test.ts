@@ -279,7 +279,8 @@ describe('workflows and examples', () => {
         'examples/forks-pull-request.yml',
         'examples/forks-comment.yml',
         'examples/quick-start.yml',
-        'examples/drift-hourly.yml'
+        'examples/drift-hourly.yml',
+        'examples/flake-update.yml'
       ])
     )
   })
