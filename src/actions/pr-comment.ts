@@ -33,7 +33,9 @@ import {
   commentMarker,
   fitComment,
   isSameOrNewer,
+  isCommit,
   isStickyComment,
+  markStale,
   mergeSections,
   parseComment,
   sectionKey,
@@ -60,8 +62,18 @@ export interface UpsertOptions {
   title?: string
   /** Longest body (default GitHub's 65,536 characters). */
   maxChars?: number
-  /** Read-merge-write rounds before giving up (default 8). */
+  /**
+   * Read-merge-write rounds before giving up (default 8): a round starts again only when another
+   * writer overwrote this section. Failed requests are retried by the client (plugin-retry, and
+   * plugin-throttling for GitHub's rate limits, which waits as GitHub says).
+   */
   maxAttempts?: number
+  /** Unit of the client's retry delays for failed requests (1, 4, 9 × this), ms; default 1000. */
+  retryBaseMs?: number
+  /** Retries of a failed request; default 3. */
+  retries?: number
+  /** Longest extra wait after a repeated secondary-limit answer, seconds (default 60). */
+  secondaryBackoffCapS?: number
   /** Random delay before a new round, ms: from `min` up to a ceiling that doubles each round, at most `max` (default 200-2000). */
   retryDelayMs?: { min: number; max: number }
   /**
@@ -107,19 +119,22 @@ type Step = 'list' | 'create' | 'update' | 'delete'
 
 class NoPermission extends Error {}
 class Fatal extends Error {}
+/** Another writer changed the comment under us: read, merge and write again. */
+class Conflict extends Error {}
 
 /** Sorts a failed request into: no permission (stop, warn), fatal (stop, fail) or worth retrying. */
 function classify(err: unknown, step: Step): Error {
   // Not a request that failed: a mistake in what was asked (an ActionError) or a bug.
   if (err instanceof ActionError) return new Fatal(err.message)
   const { status, message, rateLimited } = httpError(err)
-  if (rateLimited) return new Error(`GitHub's rate limit was hit (${message})`)
+  if (rateLimited)
+    return new Fatal(`GitHub's rate limit was still hit after waiting as told (${message})`)
   if (status === 403) return new NoPermission(`${status} ${message}`)
   // A 404 on a comment we just listed: another writer deleted it as a duplicate. Elsewhere, the
   // pull request is not visible to the token.
   if (status === 404)
     return step === 'update'
-      ? new Error('the comment was deleted meanwhile')
+      ? new Conflict('the comment was deleted meanwhile')
       : new NoPermission(`${status} ${message}`)
   if (status === 401) return new Fatal(`GitHub refused the token (401 ${message})`)
   if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409) {
@@ -127,7 +142,17 @@ function classify(err: unknown, step: Step): Error {
       `GitHub answered ${status} ${message} to ${step === 'list' ? 'listing the comments' : `the ${step} of the comment`}`
     )
   }
-  return new Error(status === undefined ? message : `${status} ${message}`)
+  const attempts = attemptsOf(err)
+  return new Fatal(
+    `${status === undefined ? message : `${status} ${message}`}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`
+  )
+}
+
+/** How many times the client sent the failed request (plugin-retry counts the retries). */
+function attemptsOf(err: unknown): number {
+  const n = (err as { request?: { request?: { retryCount?: unknown } } })?.request?.request
+    ?.retryCount
+  return typeof n === 'number' ? n + 1 : 1
 }
 
 /** Who writes with the workflow's GITHUB_TOKEN. */
@@ -151,11 +176,21 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
   let gh: Octokit
   try {
     commentMarker(opts.commentId) // refuses an id that cannot be a marker, before any request
-    gh = await octokit(opts.token, opts.baseUrl)
+    gh = await octokit(opts.token, opts.baseUrl, {
+      retryBaseMs: opts.retryBaseMs,
+      retries: opts.retries,
+      secondaryBackoffCapS: opts.secondaryBackoffCapS,
+      requestTimeoutMs: timeoutMs,
+      onWait: (seconds, kind, retry) =>
+        log.info(
+          `GitHub's ${kind} rate limit on ${where}: waiting ${seconds} s as GitHub says (retry ${retry}).`
+        )
+    })
   } catch (err) {
     return failed(log, where, describeError(err).replace(/\.$/, ''))
   }
-  const request = () => ({ signal: AbortSignal.timeout(timeoutMs) })
+  // The client times each HTTP exchange itself (from when it is sent, not while it is queued).
+  const request = () => ({})
   const base = { owner: opts.owner, repo: opts.repo }
 
   let author = (opts.author || DEFAULT_COMMENT_AUTHOR).toLowerCase()
@@ -193,9 +228,13 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
     try {
       const started = Date.now()
       const sticky = await listSticky()
-      const merged = mergeSections(
-        ...sticky.map(c => parseComment(c.body, { id: opts.commentId })?.sections ?? []),
-        [opts.section]
+      // Sections of hosts this push left out (built for an older head commit) are marked stale.
+      const merged = markStale(
+        mergeSections(
+          ...sticky.map(c => parseComment(c.body, { id: opts.commentId })?.sections ?? []),
+          [opts.section]
+        ),
+        opts.section
       )
       const fitted = fitComment(merged, {
         maxChars: opts.maxChars,
@@ -289,7 +328,7 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
         log.warning(message)
         return { status: 'skipped-no-permission', message }
       }
-      if (problem instanceof Fatal) return failed(log, where, problem.message)
+      if (problem instanceof Fatal) return failed(log, where, `gave up: ${problem.message}`)
       lastProblem = problem.message
       log.debug(
         `Pull request comment on ${where}, attempt ${attempt}: ${lastProblem}; trying again.`
@@ -368,6 +407,23 @@ export function pullRequestFromPayload(
   return { owner, repo, number }
 }
 
+/**
+ * The pull request's head commit the run builds, from the event payload: `pull_request.head.sha`
+ * (not GITHUB_SHA, which is the test merge commit and changes when the base branch moves), or
+ * `workflow_run.head_sha`. Undefined when the payload has none or it is not a commit's hex name.
+ */
+export function headShaFromPayload(data: unknown, eventName: string): string | undefined {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return undefined
+  const payload = data as Record<string, unknown>
+  const obj = (v: unknown): Record<string, unknown> | undefined =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
+  const sha =
+    eventName === 'workflow_run'
+      ? obj(payload.workflow_run)?.head_sha
+      : obj(obj(payload.pull_request)?.head)?.sha
+  return isCommit(sha) ? sha : undefined
+}
+
 /** The run's page (`${GITHUB_SERVER_URL}/${repo}/actions/runs/${id}`), where the job summaries are. */
 export function runSummaryUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const server = (env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, '')
@@ -405,10 +461,12 @@ export async function commentSection(
     )
     return
   }
+  const headSha = headShaFromPayload(payload, eventName)
   const full: HostSection = {
     ...section,
     updatedAt: new Date().toISOString(),
-    runUrl: runSummaryUrl()
+    runUrl: runSummaryUrl(),
+    ...(headSha ? { headSha } : {})
   }
   await log.group(`Pull request comment (${pr.owner}/${pr.repo}#${pr.number})`, () =>
     upsertSection({

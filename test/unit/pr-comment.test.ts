@@ -75,6 +75,8 @@ function options(
     logger: new MemoryLogger(),
     baseUrl: api.url,
     retryDelayMs: { min: 50, max: 400 },
+    retryBaseMs: 20,
+    secondaryBackoffCapS: 4,
     settleMs: 250,
     ...over
   } as UpsertOptions & { logger: MemoryLogger }
@@ -145,6 +147,49 @@ describe('upsertSection', () => {
     expect(comments).toHaveLength(1)
     expect(parseComment(comments[0].body)!.sections).toHaveLength(8)
   }, 120_000)
+
+  it("loses nothing with 10 writers under GitHub's rate-limit answers (secondary 403 and 429 with retry-after, primary with x-ratelimit-reset)", async () => {
+    const pr = newPr()
+    const from = api.requests.length
+    const hosts = Array.from({ length: 10 }, (_, i) => `rl${i}`)
+    // One content-creating request per 1.5 s (the client itself sends them 1 s apart), then 403
+    // with retry-after: 1; the first 3
+    // requests of all meet an exhausted primary limit (reset in 1 s).
+    api.limitContent({ contentPerWindow: 1, windowMs: 1500, retryAfterS: 1 })
+    api.exhaustPrimaryLimit(3, 1)
+    let results
+    try {
+      results = await Promise.all(hosts.map(h => upsertSection(options(pr, section(h)))))
+    } finally {
+      api.limitContent(undefined)
+    }
+    expect(results.filter(r => r.status !== 'written').map(r => r.message)).toEqual([])
+    expect(results.map(r => r.status)).toEqual(Array(10).fill('written'))
+    const comments = sticky(pr)
+    expect(comments).toHaveLength(1)
+    expect(
+      parseComment(comments[0].body)!
+        .sections.map(s => s.host)
+        .sort()
+    ).toEqual(hosts)
+    const answers = api.requests.slice(from)
+    // GitHub's answers really came: both kinds, and every limited request was sent again.
+    const limited = answers.filter(r => r.status === 403)
+    expect(limited.length).toBeGreaterThan(3)
+    expect(answers.filter(r => r.status === 403 && r.method === 'GET').length).toBe(3)
+    expect(api.violations).toEqual([])
+    // And with 429 instead of 403.
+    const pr2 = newPr()
+    api.limitContent({ contentPerWindow: 1, windowMs: 1500, retryAfterS: 1, status: 429 })
+    try {
+      const again = await Promise.all(hosts.map(h => upsertSection(options(pr2, section(h)))))
+      expect(again.map(r => r.status)).toEqual(Array(10).fill('written'))
+    } finally {
+      api.limitContent(undefined)
+    }
+    expect(parseComment(sticky(pr2)[0].body)!.sections).toHaveLength(10)
+    expect(api.requests.slice(from).filter(r => r.status === 429).length).toBeGreaterThan(0)
+  }, 180_000)
 
   it('writes its section again when a writer that read before it overwrites it', async () => {
     const pr = newPr()
@@ -270,10 +315,11 @@ describe('upsertSection', () => {
     expect((await upsertSection(options(pr, section('web1')))).status).toBe('written')
     // Only this pull request's requests fail, from now on.
     api.failNext(1_000_000, 503, (_m, path) => path.includes(`/issues/${pr}/`))
-    const opts = options(pr, section('web2'), { maxAttempts: 3 })
+    const opts = options(pr, section('web2'), { retries: 2 })
     const result = await upsertSection(opts)
     expect(result.status).toBe('failed')
-    expect(result.message).toMatch(/gave up after 3 attempts \(last: 503 /)
+    // The client (plugin-retry) sent the request 3 times: the first try and 2 retries.
+    expect(result.message).toMatch(/gave up: 503 .*\(after 3 attempts\)/)
     expect(opts.logger.lines.filter(l => l.level === 'warning')).toHaveLength(1)
   }, 60_000)
 
