@@ -69,7 +69,17 @@ beforeAll(() => {
   git(work, 'checkout', '-q', '-B', 'main', git(repoRoot, 'rev-parse', 'HEAD'))
   git(work, 'remote', 'set-url', 'origin', bare)
   git(work, 'push', '-q', 'origin', 'main')
-  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(work, 'node_modules'))
+  // A node_modules folder of the clone's own, not a link: ncc names its chunks after the modules'
+  // real paths, so a linked node_modules outside the clone builds other chunk names than the
+  // committed dist/ (built, like every user's, with node_modules inside the checkout). Hard links
+  // where the file system allows, else a copy.
+  const modules = path.join(repoRoot, 'node_modules')
+  const linked = spawnSync('cp', ['-al', modules, path.join(work, 'node_modules')])
+  if (linked.status !== 0) {
+    fs.rmSync(path.join(work, 'node_modules'), { recursive: true, force: true })
+    const copied = spawnSync('cp', ['-a', modules, path.join(work, 'node_modules')])
+    if (copied.status !== 0) throw new Error(`copying node_modules: ${copied.stderr}`)
+  }
 })
 afterAll(() => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true })
