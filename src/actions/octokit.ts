@@ -58,11 +58,61 @@ export interface ClientOptions {
   requestTimeoutMs?: number
   /** Longest extra wait after a repeated secondary-limit answer, seconds (default 60). */
   secondaryBackoffCapS?: number
+  /**
+   * plugin-throttling's queue this client's requests join (its `id`): clients of one queue share
+   * its pacing (content-creating requests one at a time, 1 s apart). Default: one queue per
+   * process, which is one job. Tests that play several jobs in one process give each its own.
+   */
+  queue?: string
   /** Told when a request waits for a rate limit (seconds, what kind). */
   onWait?: (seconds: number, kind: 'primary' | 'secondary', retry: number) => void
 }
 
 const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms))
+
+/**
+ * Thrown, instead of sending it, for a request whose moment has passed (see `sendBy`). Named
+ * AbortError because @octokit/request passes such an error through as it is (any other error
+ * from fetch becomes a 500 that plugin-retry would send again); neither plugin retries it.
+ */
+export class LateRequest extends Error {
+  override name = 'AbortError'
+  readonly late = true
+  constructor(readonly lateByMs: number) {
+    super(`not sent: ${lateByMs} ms past its deadline`)
+  }
+}
+
+export function isLateRequest(err: unknown): err is LateRequest {
+  return err instanceof LateRequest || (err as { late?: unknown } | null)?.late === true
+}
+
+/** fetch with a timeout for each HTTP exchange (from when it is really sent). */
+function timedFetch(timeoutMs: number) {
+  return (url: string | URL, init: RequestInit = {}) => {
+    const timeout = AbortSignal.timeout(timeoutMs)
+    return fetch(url, {
+      ...init,
+      signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
+    })
+  }
+}
+
+/**
+ * Per-request options (`request: sendBy(…)`) for a write whose body was computed from an earlier
+ * read: the request is sent only until `deadline` (epoch ms), and fails with `LateRequest`
+ * otherwise. The check is in fetch, the last step: after the throttling queue and after every
+ * wait for a rate limit, so a write that waited cannot overwrite what others wrote meanwhile.
+ */
+export function sendBy(deadline: number, timeoutMs = 30_000): { fetch: typeof fetch } {
+  const send = timedFetch(timeoutMs)
+  return {
+    fetch: ((url: string | URL, init?: RequestInit) => {
+      const late = Date.now() - deadline
+      return late > 0 ? Promise.reject(new LateRequest(late)) : send(url, init)
+    }) as typeof fetch
+  }
+}
 
 let loaded: GitHubModule | null = null
 type Plugin = Parameters<GitHubModule['getOctokit']>[2]
@@ -110,16 +160,12 @@ export async function octokit(
         /\/+$/,
         ''
       ),
-      throttle: { onRateLimit: wait('primary'), onSecondaryRateLimit: wait('secondary') },
-      request: {
-        fetch: (url: string | URL, init: RequestInit = {}) => {
-          const timeout = AbortSignal.timeout(options.requestTimeoutMs ?? 30_000)
-          return fetch(url, {
-            ...init,
-            signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout
-          })
-        }
+      throttle: {
+        id: options.queue ?? 'nix-deploy-action',
+        onRateLimit: wait('primary'),
+        onSecondaryRateLimit: wait('secondary')
       },
+      request: { fetch: timedFetch(options.requestTimeoutMs ?? 30_000) },
       retry: {
         // Rate-limit answers are plugin-throttling's alone: plugin-retry would retry a 429 on
         // its own schedule (1, 4, 9 s), ignoring `retry-after`, also after throttling has

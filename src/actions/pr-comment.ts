@@ -23,7 +23,7 @@
  * anything else that goes wrong gives `failed` and one sentence, and the caller decides.
  */
 import { readEvent, readEventFile } from './event.js'
-import { octokit, type Octokit } from './octokit.js'
+import { isLateRequest, octokit, RATE_LIMIT_MAX_WAIT_S, sendBy, type Octokit } from './octokit.js'
 import { diffLevels } from '../core/build.js'
 import type { ClosureDiff } from '../core/diff.js'
 import { ActionError, describeError } from '../core/errors.js'
@@ -77,11 +77,22 @@ export interface UpsertOptions {
   /** Random delay before a new round, ms: from `min` up to a ceiling that doubles each round, at most `max` (default 200-2000). */
   retryDelayMs?: { min: number; max: number }
   /**
-   * Wait between writing and reading back, ms. Another writer that read the comment before our
-   * write lands its (stale) write within its own read-to-write time; reading back after that
-   * catches it. Default: twice our own read-to-write time, at least 1 s, at most 5 s.
+   * How long after starting its read a writer may still send the write merged from it, ms
+   * (default 3000). A write that waited longer (in the client's queue, or for a rate limit) is
+   * not sent: the writer reads and merges again. This bounds how late a stale write can land.
+   */
+  freshMs?: number
+  /**
+   * Wait between writing and reading back, beyond `freshMs`, ms. Another writer that read the
+   * comment before our write sends its (stale) write within `freshMs` of its read; reading back
+   * `freshMs` plus this margin after our write catches it. Default: twice our own write's
+   * round trip, at least 1 s, at most 5 s.
    */
   settleMs?: number
+  /** Longest time the whole update may take, ms, rate-limit waits included (default 15 min). */
+  maxWaitMs?: number
+  /** The client's throttling queue (see `ClientOptions.queue`): tests give each writer its own, as jobs have. */
+  queue?: string
   /** Timeout of each request, ms (default 30 s). */
   requestTimeoutMs?: number
 }
@@ -171,6 +182,8 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
   const maxAttempts = Math.max(1, opts.maxAttempts ?? 8)
   const delay = opts.retryDelayMs ?? { min: 200, max: 2000 }
   const timeoutMs = opts.requestTimeoutMs ?? 30_000
+  const freshMs = Math.max(0, opts.freshMs ?? 3000)
+  const deadline = Date.now() + (opts.maxWaitMs ?? RATE_LIMIT_MAX_WAIT_S * 1000)
   const key = sectionKey(opts.section)
 
   let gh: Octokit
@@ -181,6 +194,7 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
       retries: opts.retries,
       secondaryBackoffCapS: opts.secondaryBackoffCapS,
       requestTimeoutMs: timeoutMs,
+      queue: opts.queue,
       onWait: (seconds, kind, retry) =>
         log.info(
           `GitHub's ${kind} rate limit on ${where}: waiting ${seconds} s as GitHub says (retry ${retry}).`
@@ -219,14 +233,26 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
   }
 
   let lastProblem = ''
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (attempt > 1) {
+  // A round starts again (after a random, growing delay) when another writer overwrote this
+  // section; at once, without counting, when the write waited too long to be sent (`freshMs`).
+  let attempt = 1
+  let late = 0
+  for (let again = false; attempt <= maxAttempts; again = true) {
+    if (again && Date.now() > deadline) {
+      return failed(
+        log,
+        where,
+        `gave up after ${Math.round((opts.maxWaitMs ?? RATE_LIMIT_MAX_WAIT_S * 1000) / 1000)} s (last: ${lastProblem})`
+      )
+    }
+    if (again && late === 0) {
       const ceiling = Math.min(delay.max, delay.min * 2 ** (attempt - 1))
       await sleep(delay.min + Math.random() * Math.max(0, ceiling - delay.min))
     }
+    late = 0
     let step: Step = 'list'
     try {
-      const started = Date.now()
+      const readAt = Date.now()
       const sticky = await listSticky()
       // Sections of hosts this push left out (built for an older head commit) are marked stale.
       const merged = markStale(
@@ -279,7 +305,8 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
             ...base,
             comment_id: target.id,
             body: fitted.body,
-            request: request()
+            // Sent only while what it was merged from is fresh; otherwise read and merge again.
+            request: sendBy(readAt + freshMs, timeoutMs)
           })
         }
       }
@@ -290,12 +317,20 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
           await gh.rest.issues.deleteComment({ ...base, comment_id: extra.id, request: request() })
           log.debug(`Deleted duplicate sticky comment ${extra.id} on ${where}.`)
         } catch (err) {
-          if (httpError(err).status !== 404) throw err // 404: another writer deleted it first
+          if (httpError(err).status !== 404) throw err
+          // 404: another writer deleted it first and is deleting the others; leave them to it
+          // (each content-creating request counts against GitHub's secondary limits). Any left
+          // are seen on reading back, and deleted in the next round.
+          break
         }
       }
 
-      // Read back once any writer that read before our write has had time to write.
-      await sleep(opts.settleMs ?? Math.min(5000, Math.max(1000, 2 * (Date.now() - started))))
+      // Read back once any writer that read before our write has had time to write: it sends
+      // within `freshMs` of its read, or not at all.
+      const written = Date.now()
+      await sleep(
+        freshMs + (opts.settleMs ?? Math.min(5000, Math.max(1000, 2 * (written - readAt))))
+      )
       step = 'list'
       const after = await listSticky()
       const kept =
@@ -318,7 +353,14 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
       log.debug(
         `Pull request comment on ${where}, attempt ${attempt}: ${lastProblem}; trying again.`
       )
+      attempt++
     } catch (err) {
+      if (isLateRequest(err)) {
+        late++
+        lastProblem = `the write waited longer than ${freshMs} ms after its read (rate limit or queue)`
+        log.debug(`Pull request comment on ${where}: ${lastProblem}; reading again.`)
+        continue
+      }
       const problem = classify(err, step)
       if (problem instanceof NoPermission) {
         const message =
@@ -333,6 +375,7 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
       log.debug(
         `Pull request comment on ${where}, attempt ${attempt}: ${lastProblem}; trying again.`
       )
+      attempt++
     }
   }
   return failed(log, where, `gave up after ${maxAttempts} attempts (last: ${lastProblem})`)

@@ -487,6 +487,11 @@ export class GitHubApi {
   private rateLimit?: RateLimitOptions
   private contentWrites: number[] = []
   private primaryNext: { remaining: number; resetS: number; status: 403 | 429 }[] = []
+  private secondaryNext: {
+    remaining: number
+    retryAfterS: number
+    match?: (method: string, path: string) => boolean
+  }[] = []
   private validateResponses: boolean
 
   private constructor(options: GitHubApiOptions) {
@@ -568,6 +573,15 @@ export class GitHubApi {
    */
   exhaustPrimaryLimit(count: number, resetS = 1, status: 403 | 429 = 403): void {
     this.primaryNext.push({ remaining: count, resetS, status })
+  }
+
+  /** Answer the next `count` requests (matching `match`) with a secondary-limit 403 and `retry-after`. */
+  secondaryLimitNext(
+    count: number,
+    retryAfterS: number,
+    match?: (method: string, path: string) => boolean
+  ): void {
+    this.secondaryNext.push({ remaining: count, retryAfterS, match })
   }
 
   /** Fail the next `count` requests (matching `match`, when given) with `status` (default 502). */
@@ -906,6 +920,25 @@ export class GitHubApi {
           'x-ratelimit-resource': 'core'
         }
       )
+      return
+    }
+    const secondary = (status: number, retryAfterS: number) =>
+      send(
+        status,
+        {
+          message:
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
+          documentation_url:
+            'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits'
+        },
+        { 'retry-after': String(retryAfterS), 'x-ratelimit-remaining': '900' }
+      )
+    const once = this.secondaryNext.find(
+      f => f.remaining > 0 && (!f.match || f.match(method, url.pathname))
+    )
+    if (once) {
+      once.remaining--
+      secondary(403, once.retryAfterS)
       return
     }
     if (this.rateLimit && ['POST', 'PATCH', 'PUT', 'DELETE'].includes(method)) {
