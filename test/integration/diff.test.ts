@@ -286,6 +286,60 @@ describe('diff action: pull request comment', () => {
   )
 
   it(
+    "10 diff jobs at once lose no section under GitHub's rate-limit answers (the bundles' own clients)",
+    async () => {
+      const pr = PR + 2
+      api.addPullRequest('octo/fleet', { number: pr })
+      const event = {
+        name: 'pull_request',
+        payload: {
+          number: pr,
+          pull_request: { number: pr, head: { sha: 'd'.repeat(40) } },
+          repository: { name: 'fleet', full_name: 'octo/fleet', owner: { login: 'octo' } }
+        }
+      }
+      const from = api.requests.length
+      const hosts = Array.from({ length: 10 }, (_, i) => `leg${i}`)
+      // 3 content-creating requests per 2 s across all jobs, then 403 with retry-after: 1; the
+      // first 2 requests meet an exhausted primary limit.
+      api.limitContent({ contentPerWindow: 3, windowMs: 2000, retryAfterS: 1 })
+      api.exhaustPrimaryLimit(2, 1)
+      try {
+        const results = await Promise.all(
+          hosts.map(host =>
+            runAction({
+              action: 'diff',
+              workspace: repo.dir,
+              inputs: { before: web1Before, after: web1After, host, comment: 'true' },
+              env: api.env(TOKEN),
+              token: TOKEN,
+              event
+            })
+          )
+        )
+        for (const r of results) {
+          expect(r.failure).toBeUndefined()
+          expect(r.annotations.filter(a => a.level === 'warning')).toEqual([])
+        }
+      } finally {
+        api.limitContent(undefined)
+      }
+      const comments = api.comments('octo/fleet', pr)
+      expect(comments).toHaveLength(1)
+      expect(
+        parseComment(comments[0].body)!
+          .sections.map(s => s.host)
+          .sort()
+      ).toEqual(hosts)
+      const answers = api.requests.slice(from)
+      expect(answers.filter(r => r.status === 403 && r.method !== 'GET').length).toBeGreaterThan(0)
+      expect(answers.filter(r => r.status === 403 && r.method === 'GET')).toHaveLength(2)
+      expect(api.violations).toEqual([])
+    },
+    2 * T
+  )
+
+  it(
     'an oversized diff of two git revisions keeps the comment under 65,536 characters',
     async () => {
       // Hosts already in the comment (the 8 of the test before, when it ran) must stay.
