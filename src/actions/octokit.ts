@@ -167,9 +167,12 @@ export async function octokit(
       },
       request: { fetch: timedFetch(options.requestTimeoutMs ?? 30_000) },
       retry: {
-        // Rate-limit answers are plugin-throttling's alone: plugin-retry would retry a 429 on
-        // its own schedule (1, 4, 9 s), ignoring `retry-after`, also after throttling has
-        // given it up. 403 is in plugin-retry's default list already.
+        // Rate-limit answers are plugin-throttling's alone. By default plugin-retry retries a
+        // 429 (not a 403) once throttling has given it up, on its own schedule, ignoring
+        // `retry-after`; its delay, (n+1)² s, reads `options.request.retryCount`, which
+        // plugin-throttling overwrites with its own count, while throttling keeps counting on
+        // the request function (`request.retryCount`), so every later rate-limit answer came
+        // with throttling's count already spent. 403 is in plugin-retry's default list.
         doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451],
         ...(options.retries !== undefined ? { retries: options.retries } : {}),
         ...(options.retryBaseMs !== undefined ? { retryAfterBaseValue: options.retryBaseMs } : {})
