@@ -9,7 +9,13 @@ import { parseBool, parsePositiveInt } from '../core/inputs.js'
 import type { Logger } from '../core/log.js'
 import { diffSummary, reportSummary } from '../core/render-build.js'
 import { readEvent } from './event.js'
-import { commentDiff, pullRequestFromPayload, runSummaryUrl, upsertSection } from './pr-comment.js'
+import {
+  commentDiff,
+  headShaFromPayload,
+  pullRequestFromPayload,
+  runSummaryUrl,
+  upsertSection
+} from './pr-comment.js'
 import { input, outputDir, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
 
 export { diffSummary, reportSummary }
@@ -93,6 +99,9 @@ async function commentReports(log: Logger, reports: DiffReport[]): Promise<void>
   }
   const pr = await pullRequestToComment(log, token)
   if (!pr) return
+  // The commit each section was built for: sections of an older push are then marked stale.
+  const { name: eventName, payload } = readEvent()
+  const headSha = headShaFromPayload(payload, eventName)
   await log.group(`Pull request comment (${pr.owner}/${pr.repo}#${pr.number})`, async () => {
     for (const r of reports) {
       await upsertSection({
@@ -107,7 +116,8 @@ async function commentReports(log: Logger, reports: DiffReport[]): Promise<void>
           summary: r.diff.summary,
           levels: diffLevels(r.diff),
           updatedAt: new Date().toISOString(),
-          runUrl: runSummaryUrl()
+          runUrl: runSummaryUrl(),
+          ...(headSha ? { headSha } : {})
         },
         author: input('comment-author') || undefined,
         summaryUrl: runSummaryUrl(),

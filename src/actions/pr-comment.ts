@@ -23,7 +23,7 @@
  * anything else that goes wrong gives `failed` and one sentence, and the caller decides.
  */
 import { readEvent, readEventFile } from './event.js'
-import { octokit, type Octokit } from './octokit.js'
+import { isLateRequest, octokit, RATE_LIMIT_MAX_WAIT_S, sendBy, type Octokit } from './octokit.js'
 import { diffLevels } from '../core/build.js'
 import type { ClosureDiff } from '../core/diff.js'
 import { ActionError, describeError } from '../core/errors.js'
@@ -33,7 +33,9 @@ import {
   commentMarker,
   fitComment,
   isSameOrNewer,
+  isCommit,
   isStickyComment,
+  markStale,
   mergeSections,
   parseComment,
   sectionKey,
@@ -60,16 +62,37 @@ export interface UpsertOptions {
   title?: string
   /** Longest body (default GitHub's 65,536 characters). */
   maxChars?: number
-  /** Read-merge-write rounds before giving up (default 8). */
+  /**
+   * Read-merge-write rounds before giving up (default 8): a round starts again only when another
+   * writer overwrote this section. Failed requests are retried by the client (plugin-retry, and
+   * plugin-throttling for GitHub's rate limits, which waits as GitHub says).
+   */
   maxAttempts?: number
+  /** Unit of the client's retry delays for failed requests (1, 4, 9 × this), ms; default 1000. */
+  retryBaseMs?: number
+  /** Retries of a failed request; default 3. */
+  retries?: number
+  /** Longest extra wait after a repeated secondary-limit answer, seconds (default 60). */
+  secondaryBackoffCapS?: number
   /** Random delay before a new round, ms: from `min` up to a ceiling that doubles each round, at most `max` (default 200-2000). */
   retryDelayMs?: { min: number; max: number }
   /**
-   * Wait between writing and reading back, ms. Another writer that read the comment before our
-   * write lands its (stale) write within its own read-to-write time; reading back after that
-   * catches it. Default: twice our own read-to-write time, at least 1 s, at most 5 s.
+   * How long after starting its read a writer may still send the write merged from it, ms
+   * (default 3000). A write that waited longer (in the client's queue, or for a rate limit) is
+   * not sent: the writer reads and merges again. This bounds how late a stale write can land.
+   */
+  freshMs?: number
+  /**
+   * Wait between writing and reading back, beyond `freshMs`, ms. Another writer that read the
+   * comment before our write sends its (stale) write within `freshMs` of its read; reading back
+   * `freshMs` plus this margin after our write catches it. Default: twice our own write's
+   * round trip, at least 1 s, at most 5 s.
    */
   settleMs?: number
+  /** Longest time the whole update may take, ms, rate-limit waits included (default 15 min). */
+  maxWaitMs?: number
+  /** The client's throttling queue (see `ClientOptions.queue`): tests give each writer its own, as jobs have. */
+  queue?: string
   /** Timeout of each request, ms (default 30 s). */
   requestTimeoutMs?: number
 }
@@ -107,19 +130,22 @@ type Step = 'list' | 'create' | 'update' | 'delete'
 
 class NoPermission extends Error {}
 class Fatal extends Error {}
+/** Another writer changed the comment under us: read, merge and write again. */
+class Conflict extends Error {}
 
 /** Sorts a failed request into: no permission (stop, warn), fatal (stop, fail) or worth retrying. */
 function classify(err: unknown, step: Step): Error {
   // Not a request that failed: a mistake in what was asked (an ActionError) or a bug.
   if (err instanceof ActionError) return new Fatal(err.message)
   const { status, message, rateLimited } = httpError(err)
-  if (rateLimited) return new Error(`GitHub's rate limit was hit (${message})`)
+  if (rateLimited)
+    return new Fatal(`GitHub's rate limit was still hit after waiting as told (${message})`)
   if (status === 403) return new NoPermission(`${status} ${message}`)
   // A 404 on a comment we just listed: another writer deleted it as a duplicate. Elsewhere, the
   // pull request is not visible to the token.
   if (status === 404)
     return step === 'update'
-      ? new Error('the comment was deleted meanwhile')
+      ? new Conflict('the comment was deleted meanwhile')
       : new NoPermission(`${status} ${message}`)
   if (status === 401) return new Fatal(`GitHub refused the token (401 ${message})`)
   if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409) {
@@ -127,7 +153,17 @@ function classify(err: unknown, step: Step): Error {
       `GitHub answered ${status} ${message} to ${step === 'list' ? 'listing the comments' : `the ${step} of the comment`}`
     )
   }
-  return new Error(status === undefined ? message : `${status} ${message}`)
+  const attempts = attemptsOf(err)
+  return new Fatal(
+    `${status === undefined ? message : `${status} ${message}`}${attempts > 1 ? ` (after ${attempts} attempts)` : ''}`
+  )
+}
+
+/** How many times the client sent the failed request (plugin-retry counts the retries). */
+function attemptsOf(err: unknown): number {
+  const n = (err as { request?: { request?: { retryCount?: unknown } } })?.request?.request
+    ?.retryCount
+  return typeof n === 'number' ? n + 1 : 1
 }
 
 /** Who writes with the workflow's GITHUB_TOKEN. */
@@ -146,16 +182,29 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
   const maxAttempts = Math.max(1, opts.maxAttempts ?? 8)
   const delay = opts.retryDelayMs ?? { min: 200, max: 2000 }
   const timeoutMs = opts.requestTimeoutMs ?? 30_000
+  const freshMs = Math.max(0, opts.freshMs ?? 3000)
+  const deadline = Date.now() + (opts.maxWaitMs ?? RATE_LIMIT_MAX_WAIT_S * 1000)
   const key = sectionKey(opts.section)
 
   let gh: Octokit
   try {
     commentMarker(opts.commentId) // refuses an id that cannot be a marker, before any request
-    gh = await octokit(opts.token, opts.baseUrl)
+    gh = await octokit(opts.token, opts.baseUrl, {
+      retryBaseMs: opts.retryBaseMs,
+      retries: opts.retries,
+      secondaryBackoffCapS: opts.secondaryBackoffCapS,
+      requestTimeoutMs: timeoutMs,
+      queue: opts.queue,
+      onWait: (seconds, kind, retry) =>
+        log.info(
+          `GitHub's ${kind} rate limit on ${where}: waiting ${seconds} s as GitHub says (retry ${retry}).`
+        )
+    })
   } catch (err) {
     return failed(log, where, describeError(err).replace(/\.$/, ''))
   }
-  const request = () => ({ signal: AbortSignal.timeout(timeoutMs) })
+  // The client times each HTTP exchange itself (from when it is sent, not while it is queued).
+  const request = () => ({})
   const base = { owner: opts.owner, repo: opts.repo }
 
   let author = (opts.author || DEFAULT_COMMENT_AUTHOR).toLowerCase()
@@ -184,18 +233,34 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
   }
 
   let lastProblem = ''
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    if (attempt > 1) {
+  // A round starts again (after a random, growing delay) when another writer overwrote this
+  // section; at once, without counting, when the write waited too long to be sent (`freshMs`).
+  let attempt = 1
+  let late = 0
+  for (let again = false; attempt <= maxAttempts; again = true) {
+    if (again && Date.now() > deadline) {
+      return failed(
+        log,
+        where,
+        `gave up after ${Math.round((opts.maxWaitMs ?? RATE_LIMIT_MAX_WAIT_S * 1000) / 1000)} s (last: ${lastProblem})`
+      )
+    }
+    if (again && late === 0) {
       const ceiling = Math.min(delay.max, delay.min * 2 ** (attempt - 1))
       await sleep(delay.min + Math.random() * Math.max(0, ceiling - delay.min))
     }
+    late = 0
     let step: Step = 'list'
     try {
-      const started = Date.now()
+      const readAt = Date.now()
       const sticky = await listSticky()
-      const merged = mergeSections(
-        ...sticky.map(c => parseComment(c.body, { id: opts.commentId })?.sections ?? []),
-        [opts.section]
+      // Sections of hosts this push left out (built for an older head commit) are marked stale.
+      const merged = markStale(
+        mergeSections(
+          ...sticky.map(c => parseComment(c.body, { id: opts.commentId })?.sections ?? []),
+          [opts.section]
+        ),
+        opts.section
       )
       const fitted = fitComment(merged, {
         maxChars: opts.maxChars,
@@ -240,7 +305,8 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
             ...base,
             comment_id: target.id,
             body: fitted.body,
-            request: request()
+            // Sent only while what it was merged from is fresh; otherwise read and merge again.
+            request: sendBy(readAt + freshMs, timeoutMs)
           })
         }
       }
@@ -251,12 +317,20 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
           await gh.rest.issues.deleteComment({ ...base, comment_id: extra.id, request: request() })
           log.debug(`Deleted duplicate sticky comment ${extra.id} on ${where}.`)
         } catch (err) {
-          if (httpError(err).status !== 404) throw err // 404: another writer deleted it first
+          if (httpError(err).status !== 404) throw err
+          // 404: another writer deleted it first and is deleting the others; leave them to it
+          // (each content-creating request counts against GitHub's secondary limits). Any left
+          // are seen on reading back, and deleted in the next round.
+          break
         }
       }
 
-      // Read back once any writer that read before our write has had time to write.
-      await sleep(opts.settleMs ?? Math.min(5000, Math.max(1000, 2 * (Date.now() - started))))
+      // Read back once any writer that read before our write has had time to write: it sends
+      // within `freshMs` of its read, or not at all.
+      const written = Date.now()
+      await sleep(
+        freshMs + (opts.settleMs ?? Math.min(5000, Math.max(1000, 2 * (written - readAt))))
+      )
       step = 'list'
       const after = await listSticky()
       const kept =
@@ -279,7 +353,14 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
       log.debug(
         `Pull request comment on ${where}, attempt ${attempt}: ${lastProblem}; trying again.`
       )
+      attempt++
     } catch (err) {
+      if (isLateRequest(err)) {
+        late++
+        lastProblem = `the write waited longer than ${freshMs} ms after its read (rate limit or queue)`
+        log.debug(`Pull request comment on ${where}: ${lastProblem}; reading again.`)
+        continue
+      }
       const problem = classify(err, step)
       if (problem instanceof NoPermission) {
         const message =
@@ -289,11 +370,12 @@ export async function upsertSection(opts: UpsertOptions): Promise<UpsertResult> 
         log.warning(message)
         return { status: 'skipped-no-permission', message }
       }
-      if (problem instanceof Fatal) return failed(log, where, problem.message)
+      if (problem instanceof Fatal) return failed(log, where, `gave up: ${problem.message}`)
       lastProblem = problem.message
       log.debug(
         `Pull request comment on ${where}, attempt ${attempt}: ${lastProblem}; trying again.`
       )
+      attempt++
     }
   }
   return failed(log, where, `gave up after ${maxAttempts} attempts (last: ${lastProblem})`)
@@ -368,6 +450,23 @@ export function pullRequestFromPayload(
   return { owner, repo, number }
 }
 
+/**
+ * The pull request's head commit the run builds, from the event payload: `pull_request.head.sha`
+ * (not GITHUB_SHA, which is the test merge commit and changes when the base branch moves), or
+ * `workflow_run.head_sha`. Undefined when the payload has none or it is not a commit's hex name.
+ */
+export function headShaFromPayload(data: unknown, eventName: string): string | undefined {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return undefined
+  const payload = data as Record<string, unknown>
+  const obj = (v: unknown): Record<string, unknown> | undefined =>
+    v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
+  const sha =
+    eventName === 'workflow_run'
+      ? obj(payload.workflow_run)?.head_sha
+      : obj(obj(payload.pull_request)?.head)?.sha
+  return isCommit(sha) ? sha : undefined
+}
+
 /** The run's page (`${GITHUB_SERVER_URL}/${repo}/actions/runs/${id}`), where the job summaries are. */
 export function runSummaryUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const server = (env.GITHUB_SERVER_URL ?? 'https://github.com').replace(/\/+$/, '')
@@ -405,10 +504,12 @@ export async function commentSection(
     )
     return
   }
+  const headSha = headShaFromPayload(payload, eventName)
   const full: HostSection = {
     ...section,
     updatedAt: new Date().toISOString(),
-    runUrl: runSummaryUrl()
+    runUrl: runSummaryUrl(),
+    ...(headSha ? { headSha } : {})
   }
   await log.group(`Pull request comment (${pr.owner}/${pr.repo}#${pr.number})`, () =>
     upsertSection({

@@ -68,6 +68,13 @@ export interface HostSection {
   updatedAt: string
   /** The job that produced it (linked from the section). */
   runUrl?: string
+  /** The pull request's head commit the section was built for (hex), when known. */
+  headSha?: string
+  /**
+   * The newer head commit at which this section was not written again (see `markStale`): the
+   * section describes `headSha`, an older push. Rendered as such, collapsed.
+   */
+  staleAt?: string
   /**
    * Set by `parseComment` when the comment kept less than the full detail of this section:
    * the missing levels are copies of the richest one kept (`line`: no Markdown kept, levels empty).
@@ -125,6 +132,35 @@ export function isStickyComment(body: string | null | undefined, id?: string): b
   const start = body.trimStart()
   // The marker must end the line: the default marker is not a prefix of an `id` variant's.
   return start.startsWith(marker) && /^(\r?\n|$)/.test(start.slice(marker.length))
+}
+
+/** A commit's hex name (SHA-1 or SHA-256, abbreviated to at least 7 digits). */
+export function isCommit(v: unknown): v is string {
+  return typeof v === 'string' && /^[0-9a-f]{7,64}$/.test(v)
+}
+
+/**
+ * The sections of `sections` that `current` (a section being written for the pull request's
+ * head commit `current.headSha`) makes stale: every other section built for a different commit
+ * and not newer than `current` gets `staleAt: current.headSha`; the others are returned as they
+ * are. A matrix with `changed-since` leaves hosts the latest push did not change out, so their
+ * sections are not written again; without this their diff from an older push would stay in the
+ * comment looking as current as the others. Marked, not removed: the old diff may still be what
+ * the pull request does to that host, and a reviewer should not lose sight of it, only see which
+ * commit it was built for. A section without a commit (an older writer) is left alone.
+ */
+export function markStale(sections: readonly HostSection[], current: HostSection): HostSection[] {
+  const head = current.headSha
+  if (!head) return [...sections]
+  return sections.map(s =>
+    sectionKey(s) !== sectionKey(current) &&
+    s.headSha !== undefined &&
+    s.headSha !== head &&
+    s.staleAt !== head &&
+    notOlder(current, s)
+      ? { ...s, staleAt: head }
+      : s
+  )
 }
 
 /** A section's identity: its host and kind. */
@@ -214,6 +250,8 @@ function encodeSection(s: HostSection, keep: 'full' | 'selected' | 'summary' | '
     updatedAt: s.updatedAt
   }
   if (s.runUrl !== undefined) data.runUrl = s.runUrl
+  if (s.headSha !== undefined) data.headSha = s.headSha
+  if (s.staleAt !== undefined) data.staleAt = s.staleAt
   if (levels) data.levels = levels
   if (keep !== 'full') data.reducedTo = keep
   // JSON.stringify writes lone surrogates as \uXXXX escapes, so the UTF-8 round trip is exact.
@@ -249,7 +287,7 @@ function decodeSection(base64: string, now: number): HostSection | undefined {
     return undefined
   }
   if (!data || typeof data !== 'object' || Array.isArray(data) || data.v !== 1) return undefined
-  const { host, kind, changed, summary, updatedAt, runUrl, reducedTo } = data
+  const { host, kind, changed, summary, updatedAt, runUrl, reducedTo, headSha, staleAt } = data
   if (
     !isString(host) ||
     !isString(kind) ||
@@ -293,6 +331,9 @@ function decodeSection(base64: string, now: number): HostSection | undefined {
   const s: HostSection = { host, kind, changed, summary, levels, updatedAt }
   if (runUrl !== undefined && RUN_URL.test(runUrl)) s.runUrl = runUrl
   if (reducedTo !== undefined) s.reducedTo = reducedTo
+  // Commits are data too: kept only when they are a commit's hex name.
+  if (isCommit(headSha)) s.headSha = headSha
+  if (isCommit(staleAt)) s.staleAt = staleAt
   return s
 }
 
@@ -430,21 +471,32 @@ function link(text: string, url: string | undefined): string {
 
 function sectionTitle(s: HostSection): string {
   const summary = truncateText(oneLine(s.summary), LINE_SUMMARY_MAX)
-  return `${s.host} · ${s.kind}${summary ? `: ${summary}` : ''}`
+  return `${s.staleAt ? `[stale] ` : ''}${s.host} · ${s.kind}${summary ? `: ${summary}` : ''}`
+}
+
+const short = (sha: string) => sha.slice(0, 12)
+
+/** The sentence that says a section is from an older push (empty when it is not). */
+function staleNote(s: HostSection): string {
+  if (!s.staleAt) return ''
+  const built = s.headSha ? ` It was built for \`${short(s.headSha)}\`.` : ''
+  return `*Not rebuilt at \`${short(s.staleAt)}\`: this host is unchanged by the latest push.${built}*`
 }
 
 /** A section as a collapsible block at a level of detail (blank lines around it). */
 function renderBlock(s: HostSection, level: DetailLevel): string {
   const job = link('job', s.runUrl)
-  const body = `${s.levels[level].trim() || '*No detail.*'}${job ? `\n\n${job}` : ''}`
-  return `\n${details(sectionTitle(s), body, { open: s.changed })}\n`
+  const stale = staleNote(s)
+  const body = `${stale ? `${stale}\n\n` : ''}${s.levels[level].trim() || '*No detail.*'}${job ? `\n\n${job}` : ''}`
+  return `\n${details(sectionTitle(s), body, { open: s.changed && !s.staleAt })}\n`
 }
 
 /** A section as one list item. */
 function renderLine(s: HostSection): string {
   const summary = truncateText(oneLine(s.summary), LINE_SUMMARY_MAX)
   const job = link('job', s.runUrl)
-  return `- **${escapeMarkdown(s.host)}** · ${escapeMarkdown(s.kind)}${summary ? `: ${escapeMarkdown(summary)}` : ''}${job ? ` (${job})` : ''}`
+  const stale = staleNote(s)
+  return `- ${s.staleAt ? '[stale] ' : ''}**${escapeMarkdown(s.host)}** · ${escapeMarkdown(s.kind)}${summary ? `: ${escapeMarkdown(summary)}` : ''}${job ? ` (${job})` : ''}${stale ? ` ${stale}` : ''}`
 }
 
 function headerLine(sections: readonly HostSection[]): string {
@@ -453,7 +505,11 @@ function headerLine(sections: readonly HostSection[]): string {
   const total = hosts.size
   if (total === 0) return '*No host has reported yet.*'
   const changed = [...hosts.values()].filter(Boolean).length
-  return `**${changed} of ${total} ${total === 1 ? 'host' : 'hosts'} ${changed === 1 ? 'changes' : 'change'}.**`
+  const stale = new Set(sections.filter(s => s.staleAt).map(s => s.host)).size
+  const older = stale
+    ? ` ${stale} of them ${stale === 1 ? 'is' : 'are'} from an earlier push (marked stale).`
+    : ''
+  return `**${changed} of ${total} ${total === 1 ? 'host' : 'hosts'} ${changed === 1 ? 'changes' : 'change'}.**${older}`
 }
 
 /** Where the full detail is, as Markdown: a link to the run's job summaries when known. */

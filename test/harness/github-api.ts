@@ -475,6 +475,27 @@ export interface IssueRecord {
   closed_at: string | null
 }
 
+/**
+ * GitHub's rate-limit answers ("Rate limits for the REST API",
+ * https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api):
+ * - exceeding the primary limit: 403 or 429 with `x-ratelimit-remaining: 0` and
+ *   `x-ratelimit-reset` (UTC epoch seconds when the window resets); do not retry before then;
+ * - exceeding a secondary limit (for example more than 80 content-creating requests a minute):
+ *   403 or 429 with a "secondary rate limit" message and, when GitHub sends it, `retry-after`
+ *   (seconds to wait); without it, wait at least a minute.
+ * The stand-in answers the same way; only the numbers (how many requests a window allows, how
+ * long to wait) are small, so tests take seconds.
+ */
+export interface RateLimitOptions {
+  /** Content-creating requests (POST, PATCH, PUT, DELETE) allowed per window, across tokens. */
+  contentPerWindow: number
+  windowMs: number
+  /** The `retry-after` a secondary-limit answer carries, seconds. */
+  retryAfterS: number
+  /** 403 (default) or 429, as GitHub may answer either. */
+  status?: 403 | 429
+}
+
 export interface GitHubApiOptions {
   /** Artificial latency per request, ms: a random delay in [min, max] before the request is handled. */
   latencyMs?: { min: number; max: number }
@@ -514,6 +535,14 @@ export class GitHubApi {
     match?: (method: string, path: string) => boolean
   }[] = []
   private latency?: { min: number; max: number }
+  private rateLimit?: RateLimitOptions
+  private contentWrites: number[] = []
+  private primaryNext: { remaining: number; resetS: number; status: 403 | 429 }[] = []
+  private secondaryNext: {
+    remaining: number
+    retryAfterS: number
+    match?: (method: string, path: string) => boolean
+  }[] = []
   private validateResponses: boolean
 
   private constructor(options: GitHubApiOptions) {
@@ -581,6 +610,29 @@ export class GitHubApi {
     const repo = this.repo(fullName)
     repo.pulls.set(pr.number, pr)
     repo.issues.add(pr.number)
+  }
+
+  /** Enforce a secondary limit on content-creating requests (see RateLimitOptions). */
+  limitContent(options: RateLimitOptions | undefined): void {
+    this.rateLimit = options
+    this.contentWrites = []
+  }
+
+  /**
+   * Answer the next `count` requests as GitHub does when the token's primary limit is used up:
+   * 403 (or 429), `x-ratelimit-remaining: 0`, `x-ratelimit-reset` `resetS` seconds from now.
+   */
+  exhaustPrimaryLimit(count: number, resetS = 1, status: 403 | 429 = 403): void {
+    this.primaryNext.push({ remaining: count, resetS, status })
+  }
+
+  /** Answer the next `count` requests (matching `match`) with a secondary-limit 403 and `retry-after`. */
+  secondaryLimitNext(
+    count: number,
+    retryAfterS: number,
+    match?: (method: string, path: string) => boolean
+  ): void {
+    this.secondaryNext.push({ remaining: count, retryAfterS, match })
   }
 
   /** Fail the next `count` requests (matching `match`, when given) with `status` (default 502). */
@@ -956,6 +1008,75 @@ export class GitHubApi {
     }
     const violation = (kind: Violation['kind'], message: string): void => {
       this.violations.push({ kind, method, path: url.pathname + url.search, message })
+    }
+
+    const primary = this.primaryNext.find(p => p.remaining > 0)
+    if (primary) {
+      primary.remaining--
+      const reset = Math.ceil(Date.now() / 1000) + primary.resetS
+      send(
+        primary.status,
+        {
+          message:
+            'API rate limit exceeded for installation. If you reach out to GitHub Support for help, please include the request ID.',
+          documentation_url:
+            'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-rate-limits'
+        },
+        {
+          'x-ratelimit-limit': '1000',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-used': '1000',
+          'x-ratelimit-reset': String(reset),
+          'x-ratelimit-resource': 'core'
+        }
+      )
+      return
+    }
+    const secondary = (status: number, retryAfterS: number) =>
+      send(
+        status,
+        {
+          message:
+            'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
+          documentation_url:
+            'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits'
+        },
+        { 'retry-after': String(retryAfterS), 'x-ratelimit-remaining': '900' }
+      )
+    const once = this.secondaryNext.find(
+      f => f.remaining > 0 && (!f.match || f.match(method, url.pathname))
+    )
+    if (once) {
+      once.remaining--
+      secondary(403, once.retryAfterS)
+      return
+    }
+    if (this.rateLimit && ['POST', 'PATCH', 'PUT', 'DELETE'].includes(method)) {
+      const now = Date.now()
+      this.contentWrites = this.contentWrites.filter(t => now - t < this.rateLimit!.windowMs)
+      if (this.contentWrites.length >= this.rateLimit.contentPerWindow) {
+        send(
+          this.rateLimit.status ?? 403,
+          {
+            message:
+              'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
+            documentation_url:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits'
+          },
+          {
+            // When the window lets the next one through, never less than retryAfterS.
+            'retry-after': String(
+              Math.max(
+                this.rateLimit.retryAfterS,
+                Math.ceil((this.contentWrites[0] + this.rateLimit.windowMs - now) / 1000)
+              )
+            ),
+            'x-ratelimit-remaining': '900'
+          }
+        )
+        return
+      }
+      this.contentWrites.push(now)
     }
 
     const failure = this.failures.find(

@@ -215,6 +215,131 @@ describe('diff action: pull request comment', () => {
   )
 
   it(
+    'a later push marks the sections of hosts it did not rebuild stale, naming both commits',
+    async () => {
+      const pr = PR + 1
+      api.addPullRequest('octo/fleet', { number: pr })
+      const push = (sha: string) => ({
+        name: 'pull_request',
+        payload: {
+          number: pr,
+          pull_request: { number: pr, head: { sha } },
+          repository: { name: 'fleet', full_name: 'octo/fleet', owner: { login: 'octo' } }
+        }
+      })
+      const [A, B, C] = ['a', 'b', 'c'].map(c => c.repeat(40))
+      const write = async (host: string, sha: string) => {
+        const r = await runAction({
+          action: 'diff',
+          workspace: repo.dir,
+          inputs: { before: web1Before, after: web1After, host, comment: 'true' },
+          env: api.env(TOKEN),
+          token: TOKEN,
+          event: push(sha)
+        })
+        expect(r.failure).toBeUndefined()
+        expect(r.annotations.filter(a => a.level === 'warning')).toEqual([])
+      }
+      const read = () => {
+        const comments = api.comments('octo/fleet', pr)
+        expect(comments).toHaveLength(1)
+        const body = comments[0].body
+        const sections = parseComment(body)!.sections
+        const block = (host: string) =>
+          body.slice(
+            body.indexOf(`${host} · diff`),
+            body.indexOf('</details>', body.indexOf(`${host} · diff`))
+          )
+        return { body, sections, block, get: (h: string) => sections.find(s => s.host === h)! }
+      }
+      // First push: both hosts change and are built for A.
+      await Promise.all([write('alpha', A), write('beta', A)])
+      let c = read()
+      expect(c.sections.map(s => [s.host, s.headSha, s.staleAt])).toEqual([
+        ['alpha', A, undefined],
+        ['beta', A, undefined]
+      ])
+      expect(c.body).not.toContain('stale')
+      // Second push changes only alpha: the matrix leaves beta out. Its section stays, marked.
+      await write('alpha', B)
+      c = read()
+      expect(c.get('alpha')).toMatchObject({ headSha: B })
+      expect(c.get('alpha').staleAt).toBeUndefined()
+      expect(c.get('beta')).toMatchObject({ headSha: A, staleAt: B })
+      expect(c.block('beta')).toContain(
+        `Not rebuilt at \`${B.slice(0, 12)}\`: this host is unchanged by the latest push. It was built for \`${A.slice(0, 12)}\`.`
+      )
+      expect(c.body).toContain('[stale] beta · diff')
+      expect(c.block('alpha')).not.toContain('Not rebuilt')
+      expect(c.body).toContain('1 of them is from an earlier push (marked stale)')
+      // Third push changes only beta: beta is current again, alpha is now the stale one.
+      await write('beta', C)
+      c = read()
+      expect(c.get('beta')).toMatchObject({ headSha: C })
+      expect(c.get('beta').staleAt).toBeUndefined()
+      expect(c.get('alpha')).toMatchObject({ headSha: B, staleAt: C })
+      expect(c.block('beta')).not.toContain('Not rebuilt')
+      expect(c.block('alpha')).toContain(`Not rebuilt at \`${C.slice(0, 12)}\``)
+      expect(api.violations).toEqual([])
+    },
+    T
+  )
+
+  it(
+    "10 diff jobs at once lose no section under GitHub's rate-limit answers (the bundles' own clients)",
+    async () => {
+      const pr = PR + 2
+      api.addPullRequest('octo/fleet', { number: pr })
+      const event = {
+        name: 'pull_request',
+        payload: {
+          number: pr,
+          pull_request: { number: pr, head: { sha: 'd'.repeat(40) } },
+          repository: { name: 'fleet', full_name: 'octo/fleet', owner: { login: 'octo' } }
+        }
+      }
+      const from = api.requests.length
+      const hosts = Array.from({ length: 10 }, (_, i) => `leg${i}`)
+      // 3 content-creating requests per 2 s across all jobs, then 403 with retry-after: 1; the
+      // first 2 requests meet an exhausted primary limit.
+      api.limitContent({ contentPerWindow: 3, windowMs: 2000, retryAfterS: 1 })
+      api.exhaustPrimaryLimit(2, 1)
+      try {
+        const results = await Promise.all(
+          hosts.map(host =>
+            runAction({
+              action: 'diff',
+              workspace: repo.dir,
+              inputs: { before: web1Before, after: web1After, host, comment: 'true' },
+              env: api.env(TOKEN),
+              token: TOKEN,
+              event
+            })
+          )
+        )
+        for (const r of results) {
+          expect(r.failure).toBeUndefined()
+          expect(r.annotations.filter(a => a.level === 'warning')).toEqual([])
+        }
+      } finally {
+        api.limitContent(undefined)
+      }
+      const comments = api.comments('octo/fleet', pr)
+      expect(comments).toHaveLength(1)
+      expect(
+        parseComment(comments[0].body)!
+          .sections.map(s => s.host)
+          .sort()
+      ).toEqual(hosts)
+      const answers = api.requests.slice(from)
+      expect(answers.filter(r => r.status === 403 && r.method !== 'GET').length).toBeGreaterThan(0)
+      expect(answers.filter(r => r.status === 403 && r.method === 'GET')).toHaveLength(2)
+      expect(api.violations).toEqual([])
+    },
+    2 * T
+  )
+
+  it(
     'an oversized diff of two git revisions keeps the comment under 65,536 characters',
     async () => {
       // Hosts already in the comment (the 8 of the test before, when it ran) must stay.

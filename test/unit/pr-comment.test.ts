@@ -75,7 +75,12 @@ function options(
     logger: new MemoryLogger(),
     baseUrl: api.url,
     retryDelayMs: { min: 50, max: 400 },
+    retryBaseMs: 20,
+    secondaryBackoffCapS: 4,
+    freshMs: 1500,
     settleMs: 250,
+    // Each writer plays a job of its own: its own client queue, as on separate runners.
+    queue: `${s.host}/${s.kind}`,
     ...over
   } as UpsertOptions & { logger: MemoryLogger }
 }
@@ -145,6 +150,78 @@ describe('upsertSection', () => {
     expect(comments).toHaveLength(1)
     expect(parseComment(comments[0].body)!.sections).toHaveLength(8)
   }, 120_000)
+
+  it("loses nothing with 10 writers under GitHub's rate-limit answers (secondary 403 with retry-after, primary with x-ratelimit-reset)", async () => {
+    const pr = newPr()
+    const from = api.requests.length
+    const hosts = Array.from({ length: 10 }, (_, i) => `rl${i}`)
+    // 3 content-creating requests per 2 s across all writers, then 403 with retry-after: 1; the
+    // first 3 requests of all meet an exhausted primary limit (reset in 1 s).
+    api.limitContent({ contentPerWindow: 3, windowMs: 2000, retryAfterS: 1 })
+    api.exhaustPrimaryLimit(3, 1)
+    let results
+    try {
+      results = await Promise.all(hosts.map(h => upsertSection(options(pr, section(h)))))
+    } finally {
+      api.limitContent(undefined)
+    }
+    expect(results.filter(r => r.status !== 'written').map(r => r.message)).toEqual([])
+    const comments = sticky(pr)
+    expect(comments).toHaveLength(1)
+    expect(
+      parseComment(comments[0].body)!
+        .sections.map(s => s.host)
+        .sort()
+    ).toEqual(hosts)
+    const answers = api.requests.slice(from)
+    // GitHub's answers really came: both kinds.
+    expect(answers.filter(r => r.status === 403 && r.method === 'GET').length).toBe(3)
+    expect(answers.filter(r => r.status === 403 && r.method !== 'GET').length).toBeGreaterThan(0)
+    expect(api.violations).toEqual([])
+  }, 180_000)
+
+  it('loses nothing with 8 writers under secondary limits answered with 429', async () => {
+    const pr = newPr()
+    const from = api.requests.length
+    const hosts = Array.from({ length: 8 }, (_, i) => `rq${i}`)
+    api.limitContent({ contentPerWindow: 3, windowMs: 2000, retryAfterS: 1, status: 429 })
+    let results
+    try {
+      results = await Promise.all(hosts.map(h => upsertSection(options(pr, section(h)))))
+    } finally {
+      api.limitContent(undefined)
+    }
+    expect(results.filter(r => r.status !== 'written').map(r => r.message)).toEqual([])
+    expect(
+      parseComment(sticky(pr)[0].body)!
+        .sections.map(s => s.host)
+        .sort()
+    ).toEqual(hosts)
+    expect(api.requests.slice(from).filter(r => r.status === 429).length).toBeGreaterThan(0)
+  }, 180_000)
+
+  it('does not send a write merged from a read older than freshMs: after a long retry-after it reads again', async () => {
+    const pr = newPr()
+    expect((await upsertSection(options(pr, section('old')))).status).toBe('written')
+    const from = api.requests.length
+    // A's update is refused once with retry-after: 3 s, longer than B takes to write and check.
+    api.secondaryLimitNext(1, 3, m => m === 'PATCH')
+    const a = upsertSection(options(pr, section('a')))
+    for (let i = 0; i < 200; i++) {
+      if (api.requests.slice(from).some(r => r.method === 'PATCH' && r.status === 403)) break
+      await new Promise(resolve => setTimeout(resolve, 25))
+    }
+    // B writes and confirms while A waits. A's waiting write, merged from a read without B,
+    // would drop B's section after B has checked it: A reads again instead.
+    const b = await upsertSection(options(pr, section('b')))
+    expect(b.status).toBe('written')
+    expect((await a).status).toBe('written')
+    expect(
+      parseComment(sticky(pr)[0].body)!
+        .sections.map(s => s.host)
+        .sort()
+    ).toEqual(['a', 'b', 'old'])
+  }, 60_000)
 
   it('writes its section again when a writer that read before it overwrites it', async () => {
     const pr = newPr()
@@ -270,10 +347,11 @@ describe('upsertSection', () => {
     expect((await upsertSection(options(pr, section('web1')))).status).toBe('written')
     // Only this pull request's requests fail, from now on.
     api.failNext(1_000_000, 503, (_m, path) => path.includes(`/issues/${pr}/`))
-    const opts = options(pr, section('web2'), { maxAttempts: 3 })
+    const opts = options(pr, section('web2'), { retries: 2 })
     const result = await upsertSection(opts)
     expect(result.status).toBe('failed')
-    expect(result.message).toMatch(/gave up after 3 attempts \(last: 503 /)
+    // The client (plugin-retry) sent the request 3 times: the first try and 2 retries.
+    expect(result.message).toMatch(/gave up: 503 .*\(after 3 attempts\)/)
     expect(opts.logger.lines.filter(l => l.level === 'warning')).toHaveLength(1)
   }, 60_000)
 

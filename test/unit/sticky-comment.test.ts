@@ -19,6 +19,7 @@ import {
   commentMarker,
   fitComment,
   isStickyComment,
+  markStale,
   mergeSection,
   mergeSections,
   parseComment,
@@ -251,6 +252,74 @@ describe('mergeSection', () => {
         .summary
     ).toBe('new')
     expect(mergeSections([a2, b], [a1, aDry])).toHaveLength(3)
+  })
+})
+
+describe('stale sections (a later push that does not rebuild a host)', () => {
+  const A = 'a'.repeat(40)
+  const B = 'b'.repeat(40)
+  const at = (t: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, t)).toISOString()
+
+  it('marks older sections built for another commit, and only those', () => {
+    const old = section('beta', { headSha: A, updatedAt: at(1) })
+    const unknown = section('gamma', { updatedAt: at(1) }) // a writer that did not record a commit
+    const later = section('delta', { headSha: A, updatedAt: at(9) }) // newer than the writer
+    const mine = section('alpha', { headSha: B, updatedAt: at(5) })
+    const out = markStale([old, unknown, later, mine], mine)
+    expect(out.map(s => [s.host, s.staleAt])).toEqual([
+      ['beta', B],
+      ['gamma', undefined],
+      ['delta', undefined],
+      ['alpha', undefined]
+    ])
+    // A writer without a commit marks nothing.
+    expect(markStale([old], { ...mine, headSha: undefined })).toEqual([old])
+  })
+
+  it('renders a stale section collapsed with both commits, and keeps the marks through a round trip', () => {
+    const body = renderComment(
+      markStale(
+        [
+          section('beta', { headSha: A, updatedAt: at(1) }),
+          section('alpha', { headSha: B, updatedAt: at(5) })
+        ],
+        section('alpha', { headSha: B, updatedAt: at(5) })
+      )
+    )
+    expect(body).toContain('<details><summary>[stale] beta · diff')
+    expect(body).toContain('<details open><summary>alpha · diff')
+    expect(body).toContain(
+      `*Not rebuilt at \`${B.slice(0, 12)}\`: this host is unchanged by the latest push. It was built for \`${A.slice(0, 12)}\`.*`
+    )
+    expect(body).toContain('**2 of 2 hosts change.** 1 of them is from an earlier push')
+    const back = parseComment(body, { now: Date.UTC(2026, 0, 2) })!.sections
+    expect(back.map(s => [s.host, s.headSha, s.staleAt])).toEqual([
+      ['alpha', B, undefined],
+      ['beta', A, B]
+    ])
+    // Written again for the new commit: the mark goes (the new section replaces the old).
+    const again = mergeSections(back, [section('beta', { headSha: B, updatedAt: at(7) })])
+    expect(renderComment(again)).not.toContain('stale')
+  })
+
+  it('reads commits as data: anything but a hex commit name is dropped', () => {
+    const forged = {
+      v: 1,
+      host: 'web1',
+      kind: 'diff',
+      changed: true,
+      summary: 's',
+      updatedAt: at(1),
+      levels: { full: 'f', selected: 's', summary: 's' },
+      headSha: '`x` [link](https://evil.example) @someone',
+      staleAt: 'abc</details><img src=x>'
+    }
+    const body = `${commentMarker()}\n\n<!-- nix-deploy-action:data -->\n<!-- nix-deploy:section v1 ${deflateRawSync(Buffer.from(JSON.stringify(forged))).toString('base64')} -->\n`
+    const [s] = parseComment(body, { now: Date.UTC(2026, 0, 2) })!.sections
+    expect(s.host).toBe('web1')
+    expect(s.headSha).toBeUndefined()
+    expect(s.staleAt).toBeUndefined()
+    expect(renderComment([s])).not.toMatch(/evil|someone|<img/)
   })
 })
 
