@@ -110,6 +110,12 @@ export const COMMAND_INPUTS = {
         "At most this many matrix jobs (GitHub's cap is 256); beyond it hosts are packed into shards."
     },
     {
+      name: 'runners',
+      type: 'string',
+      description:
+        'JSON map from Nix system to the runner label its hosts build on, such as {"aarch64-linux":"ubuntu-24.04-arm"}; the key * names the runner of every other system. Each matrix entry (and shard, which holds hosts of one system) gets runs-on. Empty: ubuntu-latest for every system; a system the map does not name builds on its * entry, else ubuntu-latest, with a notice.'
+    },
+    {
       name: 'environment',
       type: 'string',
       where: 'action',
@@ -131,6 +137,12 @@ export const COMMAND_INPUTS = {
       type: 'string',
       description:
         'The host to build: nixosConfigurations.<host>.config.system.build.toplevel. Give exactly one of host and installable.'
+    },
+    {
+      name: 'hosts',
+      type: 'list',
+      description:
+        "Several hosts to build in this one job, each with its own diff and comment section: a JSON array (a matrix shard's hosts, through toJSON(matrix.hosts)) or a newline- or comma-separated list. Instead of host. Every host is checked to exist before any build; a failed host does not stop the others, and the step then fails naming it. Outputs: store-paths maps each host to its store path; store-path, drv-path, closure-size and the diff files are empty for several hosts."
     },
     {
       name: 'installable',
