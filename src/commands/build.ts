@@ -141,7 +141,8 @@ export async function buildHostsCommand(
 /** The step's failure when some hosts of a shard failed: one sentence naming each. */
 export function shardFailure(
   failures: { host: string; error: unknown }[],
-  total: number
+  total: number,
+  what = 'build'
 ): ActionError | undefined {
   if (failures.length === 0) return undefined
   if (failures.length === 1 && total === 1) {
@@ -151,8 +152,8 @@ export function shardFailure(
   const first = describeError(failures[0].error).replace(/\.$/, '')
   const others = failures.slice(1).map(f => f.host)
   return new ActionError(
-    `${failures.length} of ${total} hosts failed to build: ${first}${others.length ? `; also ${others.join(', ')} (see the log)` : ''}.`,
-    { host: failures[0].host, phase: 'build' }
+    `${failures.length} of ${total} hosts failed to ${what}: ${first}${others.length ? `; also ${others.join(', ')} (see the log)` : ''}.`,
+    { host: failures[0].host, phase: what }
   )
 }
 

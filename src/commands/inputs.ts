@@ -247,8 +247,14 @@ export const COMMAND_INPUTS = {
     {
       name: 'host',
       type: 'string',
-      required: true,
-      description: 'The host: a nixosConfigurations attribute name.'
+      description: 'The host: a nixosConfigurations attribute name. Give host or hosts.'
+    },
+    {
+      name: 'hosts',
+      type: 'list',
+      where: 'action',
+      description:
+        "Several hosts dry-activated in this one job, each with its own report file, summary and comment section: a JSON array (a matrix shard's hosts, through toJSON(matrix.hosts)) or a newline- or comma-separated list. Instead of host (and without store-path and target). A failed host does not stop the others; the step then fails naming it. The units outputs are then the union over the hosts, the flags true when true for any host, store-path, current-system and report-file empty."
     },
     {
       name: 'store-path',
