@@ -163,6 +163,27 @@ describe('a 300-host fleet', () => {
   )
 
   it(
+    'build refuses a shard naming a host the flake does not have, before building anything, and hosts with host',
+    async () => {
+      const run = await runAction({
+        action: 'build',
+        workspace: repo.dir,
+        inputs: { hosts: '["node-010","node-999"]', cache: 'false' }
+      })
+      expect(run.exitCode).toBe(1)
+      expect(run.failure).toMatch(/^Host node-999 does not exist in the flake '\.'/)
+      expect(run.stdout).not.toMatch(/Building node-010/)
+      const both = await runAction({
+        action: 'build',
+        workspace: repo.dir,
+        inputs: { hosts: 'node-010', host: 'node-010', cache: 'false' }
+      })
+      expect(both.failure).toMatch(/^Inputs 'hosts' and 'host' are both given/)
+    },
+    T
+  )
+
+  it(
     'build takes one shard whole: each host built, diffed and commented; then the one comment holds all 300 hosts',
     async () => {
       // A smaller max-jobs gives shards of several hosts: one holds node-000 … node-002.
