@@ -97,6 +97,7 @@ export async function buildHostsCommand(
 ): Promise<{ runs: BuildRun[]; failures: { host: string; error: unknown }[] }> {
   const hostsInput = ctx.get('hosts')
   if (!hostsInput.trim()) return { runs: [await buildCommand(ctx, opts)], failures: [] }
+  const hosts = parseHostsInput(hostsInput)
   for (const other of ['host', 'installable', 'target'] as const) {
     if (ctx.get(other)) {
       throw new ActionError(
@@ -107,7 +108,6 @@ export async function buildHostsCommand(
       )
     }
   }
-  const hosts = parseHostsInput(hostsInput)
   if (hosts.length === 0) {
     throw new ActionError("Input 'hosts' holds no host name.", { input: 'hosts' })
   }
