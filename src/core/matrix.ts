@@ -348,7 +348,8 @@ function runnerChooser(
           hosts.length > 5
             ? `${hosts.slice(0, 5).join(', ')} and ${hosts.length - 5} more`
             : hosts.join(', ')
-        logger?.notice?.(
+        const say = logger?.notice ? logger.notice.bind(logger) : logger?.info.bind(logger)
+        say?.(
           `Input 'runners' has no entry for ${system} (host${hosts.length > 1 ? 's' : ''} ${names}): ${hosts.length > 1 ? 'they build' : 'it builds'} on ${fallback}. Add that system (or "*", every other system) to runners to choose another runner.`
         )
       }

@@ -109,6 +109,9 @@ describe('a 300-host fleet', () => {
           s.system === 'aarch64-linux' ? 'ubuntu-24.04-arm' : 'ubuntu-latest'
         )
       }
+      expect(run.summary).toContain(
+        'Runners (`runs-on`): `ubuntu-24.04-arm` 20 hosts, `ubuntu-latest` 280 hosts.'
+      )
       // The map names no runner for x86_64-linux: those hosts fall back, with a notice.
       expect(run.annotations.filter(a => a.level === 'notice').map(a => a.message)).toEqual([
         expect.stringMatching(
