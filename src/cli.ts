@@ -24,8 +24,10 @@ import { renderCheckText } from './core/render-check.js'
 import { renderMatrixText } from './core/render-matrix.js'
 import { deployCommand, deployFailure, rollbackCommand } from './commands/deploy.js'
 import { renderDeployText } from './core/deploy/render.js'
-import { resultRecord, type HostResult } from './core/deploy/types.js'
+import { resultRecord, type HostResult } from './core/model.js'
 import fs from 'node:fs'
+import { driftCommand } from './commands/drift.js'
+import { driftRecord, renderDriftText } from './core/drift.js'
 
 /** `--<input>-file PATH` reads the input from a file (a key on the command line is visible in `ps`). */
 const FILE_OPTIONS: Record<string, string> = {
@@ -151,6 +153,32 @@ const commands: Record<CommandName, Command> = {
       )
       if (failure) process.stderr.write(`error: ${failure}\n`)
       return failure ? 1 : 0
+    }
+  },
+  drift: {
+    summary:
+      'which hosts do not run what they should: expected (deployed or flake) vs running and booted',
+    run: async (ctx, json) => {
+      // expected: deployed reads GitHub's records, with GITHUB_TOKEN and GITHUB_REPOSITORY as set.
+      const token = process.env.GITHUB_TOKEN ?? ''
+      const run = await driftCommand(ctx, {
+        terminal: true,
+        deployedRecords:
+          token && process.env.GITHUB_REPOSITORY
+            ? async (environment, hosts) =>
+                (await import('./actions/deployments.js')).lastSuccessfulDeploys(
+                  token,
+                  environment,
+                  hosts
+                )
+            : undefined
+      })
+      process.stdout.write(
+        json
+          ? JSON.stringify(run.report.results.map(driftRecord), null, 2) + '\n'
+          : renderDriftText(run.report)
+      )
+      return 0
     }
   }
 }

@@ -3,7 +3,7 @@
  * outputs, the diff files under $RUNNER_TEMP/nix-deploy/, the closure cache, the pull request's
  * sticky comment, the job summary.
  */
-import * as core from '@actions/core'
+import * as core from './runner-protocol.js'
 import { defaultBool } from '../commands/inputs.js'
 import { buildHostsCommand, buildRunsOutputs, shardFailure } from '../commands/build.js'
 import { diffFileOutputs, writeDiffFiles } from '../core/build.js'

@@ -1,7 +1,7 @@
 /** The `deploy` action (and the root action): health-gated deploy with automatic rollback. */
 import { deployCommand, deployFailure, rollbackCommand } from '../commands/deploy.js'
 import { renderDeployMarkdown } from '../core/deploy/render.js'
-import { resultRecord } from '../core/deploy/types.js'
+import { resultRecord } from '../core/model.js'
 import { DeploymentRecorder } from './deployments.js'
 import {
   input,

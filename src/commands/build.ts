@@ -51,8 +51,8 @@ export interface BuildCommandOptions {
   onLogLine?: (line: string) => void
   /** Called with the SSH session's private folder (the action's post step removes it after a cancel). */
   onSession?: (dir: string) => void
-  /** The host was already found in the flake (a shard's hosts are checked before any build). */
-  hostChecked?: boolean
+  /** Hosts already found in the flake, with what to build (a shard's are checked before any build). */
+  checkedTargets?: Map<string, BuildTarget>
 }
 
 /**
@@ -114,19 +114,21 @@ export async function buildHostsCommand(
   const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('build', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
   parseDiffAgainst(ctx.get('diff-against'))
+  const checkedTargets = new Map<string, BuildTarget>()
   for (const host of hosts) {
-    await requireHost(flake, host, `in the flake '${flake}'`, {
+    const t = await requireHost(flake, host, `in the flake '${flake}'`, {
       cwd: ctx.cwd,
       logger: ctx.logger,
       input: 'hosts'
     })
+    checkedTargets.set(host, t)
   }
   const runs: BuildRun[] = []
   const failures: { host: string; error: unknown }[] = []
   for (const host of hosts) {
     const get = (name: string) => (name === 'host' ? host : name === 'hosts' ? '' : ctx.get(name))
     try {
-      runs.push(await buildCommand({ ...ctx, get }, { ...opts, hostChecked: true }))
+      runs.push(await buildCommand({ ...ctx, get }, { ...opts, checkedTargets }))
     } catch (error) {
       // A bad input fails the same way for every host: no point building the others.
       if (error instanceof ActionError && error.kind === 'input' && error.input !== 'host')
@@ -169,7 +171,7 @@ export function readBuildTarget(get: InputReader, flake: string, cwd: string): B
   }
   if (!host && !installable) {
     throw new ActionError(
-      "Input 'host' is required (a nixosConfigurations attribute name), unless 'installable' names what to build.",
+      "Input 'host' is required (a host of the flake: in nixosConfigurations, a colmena hive or deploy.nodes), unless 'installable' names what to build.",
       { input: 'host' }
     )
   }
@@ -193,14 +195,16 @@ export async function buildCommand(
 ): Promise<BuildRun> {
   const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('build', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
-  const target = readBuildTarget(ctx.get, flake, ctx.cwd)
+  let target = readBuildTarget(ctx.get, flake, ctx.cwd)
   const diffAgainst = ctx.get('diff-against')
   let against = parseDiffAgainst(diffAgainst)
   const log = ctx.logger
 
   // Everything that can be checked before the build is checked first.
-  if (ctx.get('host') && !opts.hostChecked) {
-    await requireHost(flake, target.host!, `in the flake '${flake}'`, {
+  const checked = target.host ? opts.checkedTargets?.get(target.host) : undefined
+  if (checked) target = checked
+  else if (ctx.get('host')) {
+    target = await requireHost(flake, target.host!, `in the flake '${flake}'`, {
       cwd: ctx.cwd,
       logger: log,
       input: 'host'

@@ -4,7 +4,16 @@
  */
 import os from 'node:os'
 import { ActionError, hostError } from '../core/errors.js'
-import { readInventory, requireTarget, type HostInfo } from '../core/flake.js'
+import {
+  evalSystemDrvPaths,
+  indexOfInventory,
+  locateSystems,
+  readInventory,
+  requireTarget,
+  unwrapSystems,
+  type HostInfo
+} from '../core/flake.js'
+import { hostTarget } from '../core/build.js'
 import { parseHealthChecks } from '../core/health-config.js'
 import {
   parseBool,
@@ -18,7 +27,7 @@ import {
   type Strategy
 } from '../core/inputs.js'
 import { assertFlakeExists } from '../core/local-flake.js'
-import { attrName, nixBuild, nixEvalJson, nixPathsValid, toplevelInstallable } from '../core/nix.js'
+import { nixBuild, nixPathsValid } from '../core/nix.js'
 import { parseSelector, selectHosts } from '../core/selector.js'
 import { SshSession, type Remote } from '../core/ssh.js'
 import { parseTarget, validateHostName } from '../core/target.js'
@@ -30,7 +39,7 @@ import {
   type RollbackScope,
   type RolloutResult
 } from '../core/deploy/rollout.js'
-import type { DeployMode, HostResult, HostStatus } from '../core/deploy/types.js'
+import type { DeployMode, HostResult, HostStatus } from '../core/model.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
 import type { CommandContext } from './types.js'
 import { defaultBool, defaultInt, defaultOf } from './inputs.js'
@@ -54,19 +63,23 @@ export interface DeployRun extends RolloutResult {
   strategy: Strategy
 }
 
-interface Selected {
+export interface Selected {
   hosts: string[]
   inventory: Map<string, HostInfo> | null
 }
 
-/** host | hosts | on: exactly one. */
-async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): Promise<Selected> {
+/** host | hosts | on: exactly one. `verb` names what is done to them, for the messages. */
+export async function selectDeployHosts(
+  ctx: CommandContext,
+  needInventory: boolean,
+  verb = 'deploy'
+): Promise<Selected> {
   const host = ctx.get('host')
   const hosts = ctx.get('hosts')
   const on = ctx.get('on')
   const given = [host && 'host', hosts && 'hosts', on && 'on'].filter(Boolean)
   if (given.length === 0)
-    throw new ActionError("Input 'host', 'hosts' or 'on' is required: which hosts to deploy.", {
+    throw new ActionError(`Input 'host', 'hosts' or 'on' is required: which hosts to ${verb}.`, {
       input: 'host'
     })
   if (given.length > 1)
@@ -102,11 +115,11 @@ async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): P
     }
   }
   if (names.length === 0)
-    throw new ActionError('No host to deploy: the selection is empty.', { input: 'on' })
+    throw new ActionError(`No host to ${verb}: the selection is empty.`, { input: 'on' })
   return { hosts: [...new Set(names)], inventory }
 }
 
-function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
+export function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
   const targetInput = ctx.get('target')
   if (targetInput && sel.hosts.length > 1)
     throw new ActionError(
@@ -136,7 +149,8 @@ function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
 async function storePaths(
   ctx: CommandContext,
   hosts: string[],
-  hooks: DeployHooks
+  hooks: DeployHooks,
+  inventory: Map<string, HostInfo> | null = null
 ): Promise<Map<string, string>> {
   const given = ctx.get('store-path')
   const out = new Map<string, string>()
@@ -157,21 +171,33 @@ async function storePaths(
     return out
   }
   const flake = parseFlakeRef('flake', ctx.get('flake') || D('flake'))
+  // Where each host's system is: nixosConfigurations, a colmena hive, a deploy-rs profile.
+  const refs = await locateSystems(flake, hosts, {
+    cwd: ctx.cwd,
+    logger: ctx.logger,
+    phase: 'build',
+    index: inventory ? indexOfInventory([...inventory.values()]) : undefined
+  })
+  const absent = hosts.filter(h => !refs.has(h))
+  if (absent.length > 0)
+    throw new ActionError(
+      `Host ${absent[0]} does not exist in the flake '${flake}' (no nixosConfigurations, colmenaHive or deploy.nodes entry of that name).`,
+      { host: absent[0], input: 'host', phase: 'build' }
+    )
   // `nix build --json` does not list its results in the order of the installables: match them by
-  // derivation, evaluated here in the hosts' order (one evaluation for all).
+  // derivation, evaluated here (one evaluation per output for all hosts).
   const drvs =
     hosts.length > 1
-      ? await nixEvalJson<string[]>(`${flake}#nixosConfigurations`, {
-          apply: `cs: [ ${hosts.map(h => `cs.${attrName(h)}.config.system.build.toplevel.drvPath`).join(' ')} ]`,
+      ? await evalSystemDrvPaths(flake, hosts, {
           cwd: ctx.cwd,
           logger: ctx.logger,
           phase: 'build',
-          what: `evaluating the systems of ${hosts.join(', ')}`
+          refs
         })
       : null
   const built = await ctx.logger.group(`Building ${hosts.length} system(s)`, () =>
     nixBuild(
-      hosts.map(h => toplevelInstallable(flake, h)),
+      hosts.map(h => hostTarget(flake, h, refs.get(h)).installable),
       {
         cwd: ctx.cwd,
         logger: ctx.logger,
@@ -182,15 +208,26 @@ async function storePaths(
     )
   )
   const byDrv = new Map(built.map(b => [b.drvPath, b.outputs.out]))
-  hosts.forEach((h, i) => {
-    const path = drvs ? byDrv.get(drvs[i]) : built[0]?.outputs.out
+  hosts.forEach(h => {
+    const path = drvs ? byDrv.get(drvs[h]) : built[0]?.outputs.out
     if (!path)
       throw hostError(
         { host: h, phase: 'build' },
-        `nix build did not report the system ${drvs?.[i] ?? ''} it built for this host`
+        `nix build did not report the system ${drvs?.[h] ?? ''} it built for this host`
       )
     out.set(h, path)
   })
+  // deploy-rs activation wrappers: the host runs the toplevel inside.
+  const wrapped = hosts.filter(h => refs.get(h)?.wrapped)
+  const inner = await unwrapSystems(flake, wrapped, { cwd: ctx.cwd, logger: ctx.logger })
+  for (const h of wrapped) {
+    if (!inner[h]?.startsWith('/nix/store/'))
+      throw hostError(
+        { host: h, phase: 'build' },
+        `deploy.nodes.${h}.profiles.system.path is deploy-rs's activation, but the system inside it could not be read`
+      )
+    out.set(h, inner[h])
+  }
   return out
 }
 
@@ -280,7 +317,7 @@ export async function deployCommand(
   const session = SshSession.create(ssh, hooks.tempRoot)
   hooks.onSession?.(session.dir)
   try {
-    const paths = await storePaths(ctx, sel.hosts, hooks)
+    const paths = await storePaths(ctx, sel.hosts, hooks, sel.inventory)
     const who = holder()
     const result = await rollout({
       hosts: sel.hosts,

@@ -72,9 +72,12 @@ export async function dryActivateCommand(
   // Every input is checked before anything slow happens.
   const hostInput = ctx.get('host')
   if (!hostInput)
-    throw new ActionError("Input 'host' is required (a nixosConfigurations attribute name).", {
-      input: 'host'
-    })
+    throw new ActionError(
+      "Input 'host' is required (a host of the flake: a nixosConfigurations attribute, a colmena node or a deploy-rs node).",
+      {
+        input: 'host'
+      }
+    )
   const host = validateHostName(hostInput, "input 'host'")
   const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('dry-activate', 'flake'))
   const storePathInput = ctx.get('store-path')
@@ -101,13 +104,14 @@ export async function dryActivateCommand(
   opts.onSession?.(session.dir)
   try {
     const remote = await resolveRemote(ctx, flake, host)
-    if (!givenPath && ctx.get('target')) {
-      await requireHost(flake, host, `in the flake '${flake}'`, {
-        cwd: ctx.cwd,
-        logger: log,
-        input: 'host'
-      })
-    }
+    // Where the host's system is (nixosConfigurations, a colmena hive, a deploy-rs profile).
+    const target = givenPath
+      ? undefined
+      : await requireHost(flake, host, `in the flake '${flake}'`, {
+          cwd: ctx.cwd,
+          logger: log,
+          input: 'host'
+        })
     let storePath: string
     if (givenPath) {
       storePath = givenPath
@@ -115,7 +119,7 @@ export async function dryActivateCommand(
       else await requireLocalPath(storePath, 'store-path', { logger: log, host })
     } else {
       const built = await log.group(`Building ${host}`, () =>
-        buildOne(hostTarget(flake, host), {
+        buildOne(target ?? hostTarget(flake, host), {
           cwd: ctx.cwd,
           logger: log,
           onLogLine: opts.onLogLine ?? (l => log.info(l))

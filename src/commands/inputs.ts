@@ -136,7 +136,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       description:
-        'The host to build: nixosConfigurations.<host>.config.system.build.toplevel. Give exactly one of host and installable.'
+        'The host to build: nixosConfigurations.<host>.config.system.build.toplevel, or its system in a colmena hive or deploy-rs node. Give exactly one of host and installable.'
     },
     {
       name: 'hosts',
@@ -204,7 +204,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       description:
-        'The host (nixosConfigurations attribute) a git revision refers to; also names the diff. Needed when before or after is a revision.'
+        'The host (in nixosConfigurations, a colmena hive or deploy.nodes) a git revision refers to; also names the diff. Needed when before or after is a revision.'
     },
     {
       name: 'flake',
@@ -247,7 +247,8 @@ export const COMMAND_INPUTS = {
     {
       name: 'host',
       type: 'string',
-      description: 'The host: a nixosConfigurations attribute name. Give host or hosts.'
+      description:
+        'The host: a name in nixosConfigurations, a colmena hive or deploy.nodes. Give host or hosts.'
     },
     {
       name: 'hosts',
@@ -305,7 +306,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       description:
-        'The host to deploy (an attribute name of nixosConfigurations). Use one of host, hosts and on.'
+        'The host to deploy (a name in nixosConfigurations, a colmena hive or deploy.nodes). Use one of host, hosts and on.'
     },
     { name: 'hosts', type: 'list', description: 'Hosts to deploy, newline- or comma-separated.' },
     {
@@ -479,6 +480,70 @@ export const COMMAND_INPUTS = {
       type: 'integer',
       default: '10',
       description: 'Hosts rolled back at the same time.'
+    }
+  ],
+  drift: [
+    { name: 'flake', type: 'string', default: '.', description: 'The flake reference.' },
+    {
+      name: 'host',
+      type: 'string',
+      description: 'One host to check. Use one of host, hosts and on; none of them: every host.'
+    },
+    { name: 'hosts', type: 'list', description: 'Hosts to check, newline- or comma-separated.' },
+    {
+      name: 'on',
+      type: 'string',
+      description: "Host selector (colmena's syntax): names, globs (web-*), tags (@prod)."
+    },
+    {
+      name: 'target',
+      type: 'string',
+      description: 'SSH destination user@host[:port] (with host); default: from the flake.'
+    },
+    ...SSH_INPUTS,
+    {
+      name: 'expected',
+      type: 'enum',
+      default: 'deployed',
+      description:
+        "What each host should run: 'deployed' (the store path of its last successful deployment in environment, from GitHub's deployment records; a host with none is compared with the flake) or 'flake' (its toplevel as the flake evaluates now; evaluated, not built)."
+    },
+    {
+      name: 'environment',
+      type: 'string',
+      default: 'production',
+      description:
+        "With expected: deployed, the environment whose deployment records are read (the deploy action's environment input). Needs deployments: read."
+    },
+    {
+      name: 'issue',
+      type: 'boolean',
+      default: 'false',
+      where: 'action',
+      description:
+        "'true': keep one issue open listing the drifted hosts, updated in place; closed with a comment when none drift, reopened when drift returns. Needs issues: write."
+    },
+    {
+      name: 'issue-author',
+      type: 'string',
+      default: 'github-actions[bot]',
+      where: 'action',
+      description:
+        "The login that writes the drift issue with github-token: only that user's issue carrying the marker is found and edited. 'github-actions[bot]' for GITHUB_TOKEN; '<app-slug>[bot]' for a GitHub App token; the owner of a personal token."
+    },
+    {
+      name: 'max-parallel',
+      type: 'integer',
+      default: '10',
+      description: 'Hosts checked at the same time.'
+    },
+    {
+      name: 'github-token',
+      type: 'secret',
+      default: '${{ github.token }}',
+      where: 'action',
+      description:
+        'Token for the deployment records (deployments: read) and the issue (issues: write).'
     }
   ]
 } as const satisfies Record<string, readonly InputSpec[]>

@@ -262,5 +262,5 @@ describe('matrix action', () => {
     } finally {
       await api.close()
     }
-  })
+  }, 120_000)
 })

@@ -278,6 +278,7 @@ describe('workflows and examples', () => {
         'examples/forks-pull-request.yml',
         'examples/forks-comment.yml',
         'examples/quick-start.yml',
+        'examples/drift-hourly.yml',
         'examples/architectures.yml'
       ])
     )
