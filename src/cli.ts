@@ -12,6 +12,8 @@ import {
 } from './commands/build.js'
 import { diffCommand } from './commands/diff.js'
 import { dryActivateCommand } from './commands/dry-activate.js'
+import { updateCommand } from './commands/update.js'
+import { renderUpdateText } from './core/update.js'
 import { booleanOptions, terminalOptions, type CommandName } from './commands/inputs.js'
 import { renderDryActivateText } from './core/render-dry-activate.js'
 import { renderText, toJson } from './core/render-diff.js'
@@ -32,7 +34,8 @@ import { driftRecord, renderDriftText } from './core/drift.js'
 /** `--<input>-file PATH` reads the input from a file (a key on the command line is visible in `ps`). */
 const FILE_OPTIONS: Record<string, string> = {
   'ssh-private-key-file': 'ssh-private-key',
-  'ssh-known-hosts-file': 'ssh-known-hosts'
+  'ssh-known-hosts-file': 'ssh-known-hosts',
+  'signing-key-file': 'signing-key'
 }
 
 interface Command {
@@ -177,6 +180,28 @@ const commands: Record<CommandName, Command> = {
         json
           ? JSON.stringify(run.report.results.map(driftRecord), null, 2) + '\n'
           : renderDriftText(run.report)
+      )
+      return 0
+    }
+  },
+  update: {
+    summary:
+      "update flake.lock in place (every input, or --inputs) and show each host's closure diff",
+    run: async (ctx, json) => {
+      const { result } = await updateCommand(ctx)
+      process.stdout.write(
+        json
+          ? JSON.stringify(
+              {
+                changed: result.changed,
+                inputs: result.inputs,
+                hosts: result.hosts,
+                unchangedHosts: result.unchangedHosts
+              },
+              null,
+              2
+            ) + '\n'
+          : renderUpdateText(result)
       )
       return 0
     }

@@ -20,7 +20,8 @@ const actions: Record<string, () => Promise<Entry>> = {
   }),
   deploy: async () => ({ main: (await import('./actions/deploy.js')).runDeploy }),
   rollback: async () => ({ main: (await import('./actions/deploy.js')).runRollback }),
-  drift: async () => ({ main: (await import('./actions/drift.js')).runDrift })
+  drift: async () => ({ main: (await import('./actions/drift.js')).runDrift }),
+  update: async () => ({ main: (await import('./actions/update.js')).runUpdate })
 }
 /** The actions whose post step removes the SSH folder. */
 const withPost = new Set(['build', 'dry-activate', 'deploy', 'rollback', 'drift'])

@@ -10,6 +10,7 @@ import { diffFileOutputs, writeDiffFiles } from '../core/build.js'
 import { formatBytes } from '../core/diff.js'
 import { describeError } from '../core/errors.js'
 import { escapeMarkdown } from '../core/markdown.js'
+import type { SaveResult } from '../core/model.js'
 import { parseBool } from '../core/inputs.js'
 import { buildSummary } from '../core/render-build.js'
 import { commentDiff } from './pr-comment.js'
@@ -42,20 +43,33 @@ export async function runBuild(): Promise<void> {
       ...buildRunsOutputs(runs),
       ...diffFileOutputs(runs.length === 1 ? files[0] : null)
     })
+    // The Actions cache keeps only signed closures of trusted events: a pull request's entries are
+    // scoped to it (no deploy reads them), and a deploy imports only paths its keys signed.
+    const event = process.env.GITHUB_EVENT_NAME ?? ''
     const summaries: string[] = []
     for (const run of runs) {
       log.info(
         `${run.label}: ${run.built.storePath}, closure ${formatBytes(run.closure.bytes)}${run.summary ? `; ${run.summary}` : ''}`
       )
-      const cache = useCache
-        ? await log.group(`Saving the closure of ${run.label} to the Actions cache`, async () =>
-            (await import('./actions-cache.js')).saveClosure(run.built.storePath, {
-              logger: log,
-              host: run.target.host,
-              tempRoot: runnerTemp()
-            })
-          )
-        : undefined
+      const skipCache = !useCache
+        ? ''
+        : event.startsWith('pull_request')
+          ? `not saved to the Actions cache on a ${event} event (only builds of the deploy branch are)`
+          : !run.signedBy
+            ? 'not saved to the Actions cache: give signing-key (a deploy imports only signed closures)'
+            : ''
+      if (skipCache) log.info(`The closure of ${run.label} was ${skipCache}.`)
+      const cache: SaveResult | undefined = skipCache
+        ? { status: 'skipped', key: '', message: skipCache }
+        : useCache
+          ? await log.group(`Saving the closure of ${run.label} to the Actions cache`, async () =>
+              (await import('./actions-cache.js')).saveClosure(run.built.storePath, {
+                logger: log,
+                host: run.target.host,
+                tempRoot: runnerTemp()
+              })
+            )
+          : undefined
       // Each host has its own section of the one sticky comment.
       if (comment && (run.diff || run.note)) {
         await commentDiff(

@@ -23,6 +23,7 @@ import {
 } from '../core/approval.js'
 import { ActionError } from '../core/errors.js'
 import { parseBool } from '../core/inputs.js'
+import { parseTrustedKeys } from '../core/binary-cache.js'
 
 export async function runDeploy(): Promise<void> {
   await runAction('deploy', async log => {
@@ -58,7 +59,11 @@ export async function runDeploy(): Promise<void> {
         ensureLocal: async (storePath, host) => {
           const r = await (
             await import('./actions-cache.js')
-          ).restoreClosure(storePath, { logger: log, host })
+          ).restoreClosure(storePath, {
+            logger: log,
+            host,
+            trustedKeys: parseTrustedKeys('trusted-public-keys', input('trusted-public-keys'))
+          })
           return r.status === 'present' || r.status === 'restored'
         },
         onHostStart: recorder ? (host, storePath) => recorder.start(host, storePath) : undefined,

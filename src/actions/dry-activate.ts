@@ -13,6 +13,7 @@ import { fileLabel } from '../core/build.js'
 import type { DryActivateReport } from '../core/dry-activate.js'
 import { ActionError, describeError } from '../core/errors.js'
 import { parseBool } from '../core/inputs.js'
+import { parseTrustedKeys } from '../core/binary-cache.js'
 import type { Logger } from '../core/log.js'
 import { escapeMarkdown, heading } from '../core/markdown.js'
 import {
@@ -69,7 +70,7 @@ export async function runDryActivate(): Promise<void> {
       for (const other of ['host', 'store-path', 'target'])
         if (input(other))
           throw new ActionError(
-            `Inputs 'hosts' and '${other}' are both given: with several hosts each one's ${other === 'host' ? 'name comes from hosts' : other === 'store-path' ? 'system is built (or restored) here' : 'SSH destination comes from the flake'}.`,
+            `Inputs 'hosts' and '${other}' are both given: with several hosts each one's ${other === 'host' ? 'name comes from hosts' : other === 'store-path' ? 'system comes from store-paths (its entry) or is built here' : 'SSH destination comes from the flake'}.`,
             { input: other }
           )
     } else if (!input('host')) {
@@ -156,6 +157,7 @@ async function dryActivateOne(
           (await import('./actions-cache.js')).restoreClosure(storePath, {
             logger: log,
             host: h,
+            trustedKeys: parseTrustedKeys('trusted-public-keys', input('trusted-public-keys')),
             tempRoot: runnerTemp()
           })
         )

@@ -6,6 +6,7 @@ import os from 'node:os'
 import { ActionError, hostError } from '../core/errors.js'
 import {
   evalSystemDrvPaths,
+  evalSystemOutPaths,
   indexOfInventory,
   locateSystems,
   readInventory,
@@ -41,6 +42,12 @@ import {
 } from '../core/deploy/rollout.js'
 import type { DeployMode, HostResult, HostStatus } from '../core/model.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
+import {
+  fetchVerified,
+  isSshStore,
+  parseSubstituters,
+  parseTrustedKeys
+} from '../core/binary-cache.js'
 import type { CommandContext } from './types.js'
 import { defaultBool, defaultInt, defaultOf } from './inputs.js'
 
@@ -145,15 +152,141 @@ export function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote>
   return out
 }
 
+/** `store-paths`: a JSON object host → store path (build's output; several may be merged). */
+export function parseStorePathsInput(value: string): Map<string, string> {
+  let data: unknown
+  try {
+    data = JSON.parse(value)
+  } catch {
+    throw new ActionError(
+      "Input 'store-paths' is not JSON: give an object host → /nix/store path, as build's store-paths output writes it.",
+      { input: 'store-paths' }
+    )
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    throw new ActionError(
+      "Input 'store-paths' must be a JSON object host → /nix/store path, as build's store-paths output writes it.",
+      { input: 'store-paths' }
+    )
+  const out = new Map<string, string>()
+  for (const [h, p] of Object.entries(data as Record<string, unknown>)) {
+    validateHostName(h, "Input 'store-paths'")
+    out.set(h, parseStorePath('store-paths', typeof p === 'string' ? p : String(p)))
+  }
+  return out
+}
+
+/** The binary cache inputs, checked together: both or neither. */
+export function cacheInputs(
+  ctx: CommandContext
+): { substituters: string[]; keys: string[] } | null {
+  const subs = ctx.get('substituters')
+  const keys = ctx.get('trusted-public-keys')
+  // trusted-public-keys alone checks closures restored from the Actions cache (actions-cache.ts).
+  if (!subs) return null
+  if (!keys)
+    throw new ActionError(
+      "Input 'substituters' is given without 'trusted-public-keys': every path from the cache must be signed by a key you trust (nix key convert-secret-to-public prints it).",
+      { input: 'trusted-public-keys' }
+    )
+  const substituters = parseSubstituters('substituters', subs)
+  const trusted = parseTrustedKeys('trusted-public-keys', keys)
+  if (substituters.length === 0 || trusted.length === 0)
+    throw new ActionError("Inputs 'substituters' and 'trusted-public-keys' must not be empty.", {
+      input: substituters.length === 0 ? 'substituters' : 'trusted-public-keys'
+    })
+  return { substituters, keys: trusted }
+}
+
+/**
+ * With substituters: each host's store path (store-path, store-paths, else evaluated: no build),
+ * its closure fetched into the runner's store from the cache with signatures checked. Throws
+ * naming the host and the path before any host is touched.
+ */
+async function storePathsFromCache(
+  ctx: CommandContext,
+  hosts: string[],
+  cache: { substituters: string[]; keys: string[] },
+  session: SshSession,
+  inventory: Map<string, HostInfo> | null
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  const given = ctx.get('store-path')
+  if (given) {
+    if (hosts.length > 1)
+      throw new ActionError("Input 'store-path' is one host's system: use it with 'host'.", {
+        input: 'store-path'
+      })
+    out.set(hosts[0], parseStorePath('store-path', given))
+  }
+  const map = ctx.get('store-paths') ? parseStorePathsInput(ctx.get('store-paths')) : null
+  for (const h of hosts) if (!out.has(h) && map?.has(h)) out.set(h, map.get(h)!)
+  const rest = hosts.filter(h => !out.has(h))
+  if (rest.length) {
+    const flake = parseFlakeRef('flake', ctx.get('flake') || D('flake'))
+    // Where each host's system is (nixosConfigurations, a colmena hive, a deploy-rs profile).
+    const evaluated = await ctx.logger.group(
+      `Evaluating the store paths of ${rest.join(', ')} (nothing is built)`,
+      () =>
+        evalSystemOutPaths(flake, rest, {
+          cwd: ctx.cwd,
+          logger: ctx.logger,
+          phase: 'evaluate',
+          index: inventory ? indexOfInventory([...inventory.values()]) : undefined
+        })
+    )
+    for (const h of rest) {
+      if (typeof evaluated[h] !== 'string')
+        throw new ActionError(
+          `Host ${h} does not exist in the flake '${flake}' (no nixosConfigurations, colmenaHive or deploy.nodes entry of that name).`,
+          { host: h, input: 'host', phase: 'evaluate' }
+        )
+      out.set(h, parseStorePath('store-paths', evaluated[h]))
+    }
+  }
+  const env = cache.substituters.some(isSshStore) ? session.storeEnv() : undefined
+  const fetched = new Set<string>()
+  for (const h of hosts) {
+    const p = out.get(h)!
+    if (fetched.has(p)) continue
+    await ctx.logger.group(`Fetching the system of ${h} from the cache`, () =>
+      fetchVerified(p, cache.substituters, cache.keys, { logger: ctx.logger, host: h, env })
+    )
+    fetched.add(p)
+  }
+  return out
+}
+
 /** The store path each host should run: the `store-path` input, or a build (one nix process). */
 async function storePaths(
   ctx: CommandContext,
   hosts: string[],
   hooks: DeployHooks,
+  session: SshSession,
   inventory: Map<string, HostInfo> | null = null
 ): Promise<Map<string, string>> {
+  const cache = cacheInputs(ctx)
+  if (cache) return storePathsFromCache(ctx, hosts, cache, session, inventory)
   const given = ctx.get('store-path')
   const out = new Map<string, string>()
+  const map = ctx.get('store-paths') ? parseStorePathsInput(ctx.get('store-paths')) : null
+  if (map && !given) {
+    // Without a cache, store-paths must name systems this runner has (nothing is imported unchecked).
+    const missing = hosts.filter(h => !map.has(h))
+    if (missing.length === 0) {
+      const valid = await nixPathsValid([...new Set(map.values())], { logger: ctx.logger })
+      for (const h of hosts) {
+        const p = map.get(h)!
+        if (!valid.get(p))
+          throw new ActionError(
+            `Input 'store-paths': ${p} (host ${h}) is not in this runner's Nix store; give substituters and trusted-public-keys to fetch it from the binary cache build pushed to.`,
+            { input: 'store-paths', host: h, phase: 'resolve' }
+          )
+        out.set(h, p)
+      }
+      return out
+    }
+  }
   if (given) {
     if (hosts.length > 1)
       throw new ActionError("Input 'store-path' is one host's system: use it with 'host'.", {
@@ -311,13 +444,15 @@ export async function deployCommand(
   )
   const ssh = sshSettingsFromInputs(ctx.get, { terminal: hooks.terminal })
 
+  // Checked before anything connects or evaluates.
+  cacheInputs(ctx)
   const needInventory = !(ctx.get('host') && ctx.get('target') && ctx.get('store-path'))
   const sel = await selectDeployHosts(ctx, needInventory)
   const remoteOf = remotes(ctx, sel)
   const session = SshSession.create(ssh, hooks.tempRoot)
   hooks.onSession?.(session.dir)
   try {
-    const paths = await storePaths(ctx, sel.hosts, hooks, sel.inventory)
+    const paths = await storePaths(ctx, sel.hosts, hooks, session, sel.inventory)
     const who = holder()
     const result = await rollout({
       hosts: sel.hosts,

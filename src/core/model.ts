@@ -27,6 +27,10 @@ export interface BuildRun {
   changed: boolean
   /** `diff-summary` output: one line ('' without diff-against). */
   summary: string
+  /** `signing-key`: the closure was signed with that key (its name). */
+  signedBy?: string
+  /** `push-to`: the store the closure was copied to. */
+  pushedTo?: string
 }
 
 /** One `diff` run: the two systems and their closure diff. */
@@ -42,7 +46,7 @@ export interface DiffRun {
 
 /** What saving a closure to the Actions cache did. */
 export interface SaveResult {
-  status: 'saved' | 'exists' | 'unavailable' | 'failed'
+  status: 'saved' | 'exists' | 'unavailable' | 'failed' | 'skipped'
   key: string
   /** Bytes of the binary cache folder that was saved. */
   bytes?: number

@@ -15,6 +15,7 @@
  * integration", what a fork's read-only GITHUB_TOKEN gets; an unknown token gets 401.
  */
 import http from 'node:http'
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
@@ -379,6 +380,7 @@ export interface PullRequestSeed {
   head?: { ref?: string; sha?: string; repo?: string }
   base?: { ref?: string; sha?: string }
   user?: string
+  labels?: string[]
 }
 
 export interface RepoSeed {
@@ -386,6 +388,12 @@ export interface RepoSeed {
   default_branch?: string
   /** Refs a deployment may name (branch or tag → sha). Without any, any ref is accepted. */
   refs?: Record<string, string>
+  /**
+   * A git repository (a bare one, the test's `origin`) holding the branches: pull requests are
+   * then checked against it as GitHub checks them (head and base must exist, head must have
+   * commits that base has not).
+   */
+  git?: string
 }
 
 interface User {
@@ -593,6 +601,10 @@ export class GitHubApi {
   addRunApproval(fullName: string, runId: number, review: RunApprovalSeed): void {
     const r = this.repo(fullName)
     r.approvals.set(runId, [...(r.approvals.get(runId) ?? []), review])
+  }
+
+  pullRequests(fullName: string): PullRequestSeed[] {
+    return [...this.repo(fullName).pulls.values()]
   }
 
   comments(fullName: string, issue: number): Comment[] {
@@ -863,7 +875,16 @@ export class GitHubApi {
       locked: false,
       title: pr.title ?? `Pull request #${pr.number}`,
       body: pr.body ?? null,
-      user: this.userJson(user),
+      user: this.userJson(prUsers.get(pr) ?? user),
+      labels: (pr.labels ?? []).map((name, i) => ({
+        id: 3_000_000 + i,
+        node_id: this.nodeId('LA', 3_000_000 + i),
+        url: `${api}/labels/${encodeURIComponent(name)}`,
+        name,
+        description: '',
+        color: 'ededed',
+        default: false
+      })),
       draft: pr.draft ?? false,
       merged: false,
       mergeable: null,
@@ -1550,6 +1571,98 @@ export class GitHubApi {
       )
     },
 
+    // Pull requests of the update action: list by head, create, update (title, body, base), and
+    // labels. Strict as GitHub (https://docs.github.com/rest/pulls/pulls#create-a-pull-request):
+    // with a `git` seed, head and base must be branches and head must have commits base has not
+    // ("No commits between …"); a second open pull request for the same head and base is a 422
+    // ("A pull request already exists for …"); a body over 65,536 characters is a 422.
+    'pulls/list': c => {
+      need(c, ['pull_requests', 'read'])
+      const q = c.params
+      const state = typeof q.state === 'string' ? q.state : 'open'
+      const list = [...c.repo.pulls.values()]
+        .filter(pr => state === 'all' || (pr.state ?? 'open') === state)
+        .filter(pr => typeof q.base !== 'string' || (pr.base?.ref ?? 'main') === q.base)
+        .filter(
+          pr =>
+            typeof q.head !== 'string' ||
+            q.head.toLowerCase() === `${c.repo.owner}:${pr.head?.ref ?? ''}`.toLowerCase()
+        )
+        .sort((a, b) => b.number - a.number)
+      return this.page(
+        c,
+        list.map(pr => this.pullJson(c.repo, pr, c.d))
+      )
+    },
+
+    'pulls/create': c => {
+      need(c, ['pull_requests', 'write'])
+      const head = String(c.body.head)
+      const base = String(c.body.base)
+      const ref = head.includes(':') ? head.slice(head.indexOf(':') + 1) : head
+      checkPullBody(c.body.body)
+      const headSha = this.checkBranches(c.repo, ref, base)
+      for (const other of c.repo.pulls.values())
+        if (
+          (other.state ?? 'open') === 'open' &&
+          other.head?.ref === ref &&
+          (other.base?.ref ?? 'main') === base
+        )
+          throw validationFailed(
+            'PullRequest',
+            'head',
+            'custom',
+            `A pull request already exists for ${c.repo.owner}:${ref}.`
+          )
+      const number = Math.max(0, ...c.repo.pulls.keys(), ...c.repo.issues) + 1
+      const pr: PullRequestSeed = {
+        number,
+        title: String(c.body.title ?? ''),
+        body: typeof c.body.body === 'string' ? c.body.body : undefined,
+        state: 'open',
+        draft: c.body.draft === true,
+        head: { ref, sha: headSha },
+        base: { ref: base }
+      }
+      prUsers.set(pr, c.user)
+      c.repo.pulls.set(number, pr)
+      c.repo.issues.add(number)
+      const json = this.pullJson(c.repo, pr, c.d)
+      return { status: 201, body: json, headers: { location: String(json.url) } }
+    },
+
+    'pulls/update': c => {
+      need(c, ['pull_requests', 'write'])
+      const pr = c.repo.pulls.get(Number(c.params.pull_number))
+      if (!pr) throw notFound()
+      if (c.body.body !== undefined) checkPullBody(c.body.body)
+      if (typeof c.body.base === 'string') {
+        this.checkBranches(c.repo, pr.head?.ref ?? '', c.body.base)
+        pr.base = { ...pr.base, ref: c.body.base }
+      }
+      if (typeof c.body.title === 'string') pr.title = c.body.title
+      if (c.body.body !== undefined)
+        pr.body = c.body.body === null ? undefined : String(c.body.body)
+      if (c.body.state === 'open' || c.body.state === 'closed') pr.state = c.body.state
+      if (c.repo.seed.git && pr.head?.ref) pr.head.sha = this.gitRev(c.repo, pr.head.ref)
+      return { status: 200, body: this.pullJson(c.repo, pr, c.d) }
+    },
+
+    'issues/add-labels': c => {
+      const issue = Number(c.params.issue_number)
+      if (c.repo.pulls.has(issue)) need(c, ['issues', 'write'], ['pull_requests', 'write'])
+      else need(c, ['issues', 'write'])
+      const pr = c.repo.pulls.get(issue)
+      if (!pr) throw notFound()
+      const raw = Array.isArray(c.body) ? c.body : (c.body?.labels ?? [])
+      const names = (raw as Json[]).map(l =>
+        typeof l === 'string' ? l : String((l as Record<string, Json>).name)
+      )
+      pr.labels = [...new Set([...(pr.labels ?? []), ...names])]
+      const labels = this.pullJson(c.repo, pr, c.d).labels
+      return { status: 200, body: labels }
+    },
+
     'repos/get-deployment-status': c => {
       need(c, ['deployments', 'read'])
       const dep = this.findDeployment(c)
@@ -1569,6 +1682,41 @@ export class GitHubApi {
     const dep = c.repo.deployments.find(x => x.id === Number(c.params.deployment_id))
     if (!dep) throw notFound()
     return dep
+  }
+
+  /** The commit a branch of the repository's `git` seed points to, or undefined. */
+  private gitRev(r: Repo, branch: string): string | undefined {
+    try {
+      return execFileSync(
+        'git',
+        ['-C', r.seed.git!, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`],
+        { encoding: 'utf8' }
+      ).trim()
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Head and base must exist and head must be ahead of base (only with a `git` seed). */
+  private checkBranches(r: Repo, head: string, base: string): string | undefined {
+    if (!r.seed.git) return undefined
+    const headSha = this.gitRev(r, head)
+    if (!headSha) throw validationFailed('PullRequest', 'head', 'invalid', 'head invalid')
+    if (!this.gitRev(r, base))
+      throw validationFailed('PullRequest', 'base', 'invalid', 'base invalid')
+    const ahead = execFileSync(
+      'git',
+      ['-C', r.seed.git, 'rev-list', '--count', `refs/heads/${base}..refs/heads/${head}`],
+      { encoding: 'utf8' }
+    ).trim()
+    if (ahead === '0')
+      throw validationFailed(
+        'PullRequest',
+        'head',
+        'custom',
+        `No commits between ${base} and ${head}`
+      )
+    return headSha
   }
 
   /** One page of a list, with GitHub's `Link` header (prev, next, last, first). */
@@ -1661,6 +1809,20 @@ function validationFailed(
   top = 'Validation Failed'
 ): HttpError {
   return new HttpError(422, { message: top, errors: [{ resource, code, field, message }] })
+}
+
+/** Who opened each pull request the stand-in created (seeded ones are by `user`). */
+const prUsers = new WeakMap<PullRequestSeed, User>()
+
+/** GitHub's limit on a pull request body: 65,536 characters. */
+function checkPullBody(body: Json | undefined): void {
+  if (typeof body === 'string' && [...body].length > COMMENT_BODY_LIMIT)
+    throw validationFailed(
+      'PullRequest',
+      'body',
+      'custom',
+      `body is too long (maximum is ${COMMENT_BODY_LIMIT} characters)`
+    )
 }
 
 function checkCommentBody(body: string): void {

@@ -88,7 +88,8 @@ describe('nix-deploy (dist/cli.js)', () => {
       'dry-activate',
       'deploy',
       'rollback',
-      'drift'
+      'drift',
+      'update'
     ])
       expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'))
     expect(r.stdout).toContain('--ssh-private-key-file')
