@@ -13,9 +13,14 @@
  *   3. bare: one `nix eval` of all 100 drvPaths (one side, no inventory, no comparison): the floor
  *      for what Nix itself needs.
  *
+ * Then a fleet past GitHub's 256 matrix jobs: `--fleet N` hosts (default 300, the last 20 of them
+ * aarch64-linux), planned by `planMatrix` with a `runners` map: every host (packed into at most
+ * 256 shards of one system each), and with `changed-since` (5 changed: one entry each).
+ *
  * The flake evaluation cache is off for all of them (`eval-cache = false`): a clean tree would
  * otherwise let repeated per-host `nix eval` calls read cached attributes. Prints the times and
- * ratios; writes `.bench/matrix.json`. Options: `--hosts N` (default 100), `--runs N` (default 3).
+ * ratios; writes `.bench/matrix.json`. Options: `--hosts N` (default 100), `--runs N` (default 3),
+ * `--fleet N` (default 300).
  */
 import { spawn, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -34,6 +39,8 @@ const option = (name: string, fallback: number): number => {
 const HOSTS = option('--hosts', 100)
 const RUNS = option('--runs', 3)
 const CHANGED = 5
+const FLEET = option('--fleet', 300)
+const ARM = 20
 
 process.env.NIX_CONFIG = [NIX_CONFIG, 'eval-cache = false'].join('\n')
 const GIT_ENV = {
@@ -46,20 +53,21 @@ const GIT_ENV = {
   GIT_CONFIG_GLOBAL: '/dev/null'
 }
 
-/** 100 hosts from a list; `bumped` hosts get a newer `site` package after the change. */
-function flake(bumped: number): string {
+/** `hosts` hosts from a list; `bumped` hosts get a newer `site` package after the change; the last `arm` are aarch64-linux. */
+function flake(bumped: number, hosts = HOSTS, arm = 0): string {
   return `{
   outputs = { self }:
     let
       lib = import ./lib;
       inherit (lib) pkgs;
-      names = builtins.genList (i: "host-\${toString i}") ${HOSTS};
+      names = builtins.genList (i: "host-\${toString i}") ${hosts};
       index = n: builtins.fromJSON (builtins.substring 5 10 n);
       site = n: lib.mkPackage { pname = "site"; version = if index n < ${bumped} then "2.0" else "1.0"; };
       host = n: lib.mkHost {
         name = n;
         packages = [ pkgs.nginx (site n) ];
         deployment = { tags = [ (if builtins.bitAnd (index n) 1 == 0 then "even" else "odd") ]; };
+        system = if index n >= ${hosts - arm} then "aarch64-linux" else "x86_64-linux";
       };
     in {
       nixosConfigurations = builtins.listToAttrs (map (n: { name = n; value = host n; }) names);
@@ -72,20 +80,23 @@ function git(dir: string, argv: string[]): string {
   return execFileSync('git', ['-C', dir, ...argv], { env: GIT_ENV, encoding: 'utf8' }).trim()
 }
 
-function makeRepo(): { dir: string; base: string } {
+function makeRepo(hosts = HOSTS, arm = 0): { dir: string; base: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nix-deploy-bench-matrix-'))
   fs.cpSync(path.join(root, 'test/fixtures/lib'), path.join(dir, 'lib'), { recursive: true })
-  fs.writeFileSync(path.join(dir, 'flake.nix'), flake(0))
+  fs.writeFileSync(path.join(dir, 'flake.nix'), flake(0, hosts, arm))
   git(dir, ['-c', 'init.defaultBranch=main', 'init', '-q'])
   git(dir, ['add', '-A'])
   git(dir, ['commit', '-q', '-m', 'base'])
   const base = git(dir, ['rev-parse', 'HEAD'])
-  fs.writeFileSync(path.join(dir, 'flake.nix'), flake(CHANGED))
+  fs.writeFileSync(path.join(dir, 'flake.nix'), flake(CHANGED, hosts, arm))
   git(dir, ['commit', '-q', '-am', `bump site on ${CHANGED} hosts`])
   return { dir, base }
 }
 
-function nixEval(argv: string[], cwd: string): Promise<string> {
+/** Killed by a signal from outside (seen on a shared machine): run again, counted and printed. */
+let signalRetries = 0
+
+function nixEval(argv: string[], cwd: string, attempt = 1): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('nix', ['eval', ...argv], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
@@ -93,9 +104,13 @@ function nixEval(argv: string[], cwd: string): Promise<string> {
     child.stdout.on('data', d => (out += d))
     child.stderr.on('data', d => (err += d))
     child.on('error', reject)
-    child.on('close', code =>
-      code === 0 ? resolve(out.trim()) : reject(new Error(`nix eval ${argv.join(' ')}: ${err}`))
-    )
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve(out.trim())
+      else if (signal && attempt < 3) {
+        signalRetries++
+        nixEval(argv, cwd, attempt + 1).then(resolve, reject)
+      } else reject(new Error(`nix eval ${argv.join(' ')}: ${signal ?? ''} ${err}`))
+    })
   })
 }
 
@@ -221,6 +236,46 @@ try {
     `bare: one nix eval of ${HOSTS} drvPaths (one side)      median ${s(median(bare))}  [${bare.map(s).join(', ')}]`
   )
 
+  // 4. A fleet past 256: every host packed into shards, and changed-since, with a runners map.
+  const fleet = makeRepo(FLEET, ARM)
+  const runners = { 'aarch64-linux': 'ubuntu-24.04-arm', '*': 'ubuntu-latest' }
+  const fleetAll: number[] = []
+  const fleetChanged: number[] = []
+  let entries = 0
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      const [p, t] = await timed(() =>
+        planMatrix({ flake: '.', on: '', changedSince: '', maxJobs: 256, runners, cwd: fleet.dir })
+      )
+      fleetAll.push(t)
+      const include = p.matrix.include as { hosts?: string[]; system: string | null }[]
+      const covered = include.flatMap(e => e.hosts ?? [])
+      if (!p.sharded || include.length > 256 || new Set(covered).size !== FLEET)
+        throw new Error(`${FLEET} hosts: ${include.length} entries covering ${covered.length}`)
+      entries = include.length
+      const [c, t2] = await timed(() =>
+        planMatrix({
+          flake: '.',
+          on: '',
+          changedSince: fleet.base,
+          maxJobs: 256,
+          runners,
+          cwd: fleet.dir
+        })
+      )
+      if (c.hosts.length !== CHANGED) throw new Error(`${FLEET} hosts: ${c.hosts.length} changed`)
+      fleetChanged.push(t2)
+    }
+  } finally {
+    fs.rmSync(fleet.dir, { recursive: true, force: true })
+  }
+  console.log(
+    `${FLEET} hosts (${ARM} aarch64), every host, packed into ${entries} shards   median ${s(median(fleetAll))}  [${fleetAll.map(s).join(', ')}]`
+  )
+  console.log(
+    `${FLEET} hosts, changed-since (${CHANGED} changed)                 median ${s(median(fleetChanged))}  [${fleetChanged.map(s).join(', ')}]`
+  )
+
   const o = median(ours)
   const b = median(bare)
   console.log(
@@ -229,9 +284,11 @@ try {
 
   const result = {
     benchmark: 'matrix',
-    title: `matrix changed-since on ${HOSTS} hosts (${CHANGED} changed)`,
+    title: `matrix changed-since on ${HOSTS} hosts (${CHANGED} changed), and a fleet of ${FLEET} hosts past 256`,
     date: new Date().toISOString(),
     hosts: HOSTS,
+    fleet: FLEET,
+    fleetShards: entries,
     changed: CHANGED,
     runs: RUNS,
     nproc,
@@ -246,14 +303,27 @@ try {
         name: `per host: ${2 * HOSTS} nix eval processes, ${Math.max(1, Math.floor(nproc / 2))} at a time per side (${nproc} in all)`,
         seconds: par
       },
-      { name: `bare: one nix eval of ${HOSTS} drvPaths (one side)`, seconds: b, runs: bare }
+      { name: `bare: one nix eval of ${HOSTS} drvPaths (one side)`, seconds: b, runs: bare },
+      {
+        name: `${FLEET} hosts (${ARM} aarch64-linux), runners map: every host, packed into ${entries} shards of one system`,
+        seconds: median(fleetAll),
+        runs: fleetAll
+      },
+      {
+        name: `${FLEET} hosts, runners map, changed-since (${CHANGED} changed; inventory + 2 evaluations)`,
+        seconds: median(fleetChanged),
+        runs: fleetChanged
+      }
     ],
     ratios: {
       perHostSequentialOverOurs: seq / o,
       perHostParallelOverOurs: par / o,
       oursOverBare: o / b
     },
-    notes: 'eval-cache = false for every command; times are wall-clock seconds.'
+    notes: [
+      'eval-cache = false for every command; times are wall-clock seconds.',
+      `per-host nix eval processes killed by a signal from outside and run again: ${signalRetries}`
+    ]
   }
   fs.mkdirSync(path.join(root, '.bench'), { recursive: true })
   fs.writeFileSync(path.join(root, '.bench/matrix.json'), JSON.stringify(result, null, 2) + '\n')

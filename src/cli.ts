@@ -4,7 +4,12 @@
  */
 import { checkCommand, checkFailure } from './commands/check.js'
 import { matrixCommand } from './commands/matrix.js'
-import { buildCommand } from './commands/build.js'
+import {
+  buildCommand,
+  buildHostsCommand,
+  buildRunsOutputs,
+  shardFailure
+} from './commands/build.js'
 import { diffCommand } from './commands/diff.js'
 import { dryActivateCommand } from './commands/dry-activate.js'
 import { updateCommand } from './commands/update.js'
@@ -76,6 +81,20 @@ const commands: Record<CommandName, Command> = {
       "build a host's system (or an installable), with its closure diff against --diff-against",
     run: async (ctx, json) => {
       // Build logs go to stderr with the other progress lines; stdout holds the result.
+      if (ctx.get('hosts')) {
+        // A shard: one line per host (JSON: host -> store path, as the store-paths output).
+        const { runs, failures } = await buildHostsCommand(ctx, { terminal: true })
+        const out = buildRunsOutputs(runs)
+        if (json) process.stdout.write(out['store-paths'] + '\n')
+        else
+          for (const r of runs)
+            process.stdout.write(
+              `${r.label} ${r.built.storePath}${r.summary ? ` ${r.summary}` : ''}\n`
+            )
+        const failure = shardFailure(failures, runs.length + failures.length)
+        if (failure) throw failure
+        return 0
+      }
       const run = await buildCommand(ctx, { terminal: true })
       if (json) {
         process.stdout.write(

@@ -5,9 +5,11 @@
  */
 import * as core from './runner-protocol.js'
 import { defaultBool } from '../commands/inputs.js'
-import { buildCommand, buildOutputs } from '../commands/build.js'
+import { buildHostsCommand, buildRunsOutputs, shardFailure } from '../commands/build.js'
 import { diffFileOutputs, writeDiffFiles } from '../core/build.js'
 import { formatBytes } from '../core/diff.js'
+import { describeError } from '../core/errors.js'
+import { escapeMarkdown } from '../core/markdown.js'
 import type { SaveResult } from '../core/model.js'
 import { parseBool } from '../core/inputs.js'
 import { buildSummary } from '../core/render-build.js'
@@ -28,41 +30,48 @@ export async function runBuild(): Promise<void> {
     // Inputs the engine does not read are checked before the build too.
     const comment = parseBool('comment', input('comment'), defaultBool('build', 'comment'))
     const useCache = parseBool('cache', input('cache'), defaultBool('build', 'cache'))
-    const run = await buildCommand(
+    // One host (host or installable), or a matrix shard's hosts, each built in turn.
+    const { runs, failures } = await buildHostsCommand(
       { get: input, cwd: workspace(), logger: log },
       // The post step (removeSshFolder) removes the SSH folder if the step is cancelled.
       { tempRoot: runnerTemp(), onSession: rememberSshFolder }
     )
-    const files = run.diff ? writeDiffFiles(run.diff, outputDir(), run.label) : null
-    setOutputs({ ...buildOutputs(run), ...diffFileOutputs(files) })
-    log.info(
-      `${run.label}: ${run.built.storePath}, closure ${formatBytes(run.closure.bytes)}${run.summary ? `; ${run.summary}` : ''}`
+    const files = runs.map(run =>
+      run.diff ? writeDiffFiles(run.diff, outputDir(), run.label) : null
     )
-
+    setOutputs({
+      ...buildRunsOutputs(runs),
+      ...diffFileOutputs(runs.length === 1 ? files[0] : null)
+    })
     // The Actions cache keeps only signed closures of trusted events: a pull request's entries are
     // scoped to it (no deploy reads them), and a deploy imports only paths its keys signed.
     const event = process.env.GITHUB_EVENT_NAME ?? ''
-    const skipCache = !useCache
-      ? ''
-      : event.startsWith('pull_request')
-        ? `not saved to the Actions cache on a ${event} event (only builds of the deploy branch are)`
-        : !run.signedBy
-          ? 'not saved to the Actions cache: give signing-key (a deploy imports only signed closures)'
-          : ''
-    if (skipCache) log.info(`The closure was ${skipCache}.`)
-    const cache: SaveResult | undefined = skipCache
-      ? { status: 'skipped', key: '', message: skipCache }
-      : useCache
-        ? await log.group('Saving the closure to the Actions cache', async () =>
-            (await import('./actions-cache.js')).saveClosure(run.built.storePath, {
-              logger: log,
-              host: run.target.host,
-              tempRoot: runnerTemp()
-            })
-          )
-        : undefined
-    if (comment) {
-      if (run.diff || run.note) {
+    const summaries: string[] = []
+    for (const run of runs) {
+      log.info(
+        `${run.label}: ${run.built.storePath}, closure ${formatBytes(run.closure.bytes)}${run.summary ? `; ${run.summary}` : ''}`
+      )
+      const skipCache = !useCache
+        ? ''
+        : event.startsWith('pull_request')
+          ? `not saved to the Actions cache on a ${event} event (only builds of the deploy branch are)`
+          : !run.signedBy
+            ? 'not saved to the Actions cache: give signing-key (a deploy imports only signed closures)'
+            : ''
+      if (skipCache) log.info(`The closure of ${run.label} was ${skipCache}.`)
+      const cache: SaveResult | undefined = skipCache
+        ? { status: 'skipped', key: '', message: skipCache }
+        : useCache
+          ? await log.group(`Saving the closure of ${run.label} to the Actions cache`, async () =>
+              (await import('./actions-cache.js')).saveClosure(run.built.storePath, {
+                logger: log,
+                host: run.target.host,
+                tempRoot: runnerTemp()
+              })
+            )
+          : undefined
+      // Each host has its own section of the one sticky comment.
+      if (comment && (run.diff || run.note)) {
         await commentDiff(
           log,
           input('github-token'),
@@ -75,12 +84,20 @@ export async function runBuild(): Promise<void> {
           },
           input('comment-author') || undefined
         )
-      } else {
-        core.notice(
-          "comment is true, but 'diff-against' is empty: there is no diff to put into the pull request comment."
-        )
       }
+      summaries.push(buildSummary(run, cache))
     }
-    await writeSummary(buildSummary(run, cache))
+    if (comment && runs.length > 0 && runs.every(run => !run.diff && !run.note)) {
+      core.notice(
+        "comment is true, but 'diff-against' is empty: there is no diff to put into the pull request comment."
+      )
+    }
+    for (const f of failures)
+      summaries.push(
+        `## Build: ${f.host}\n\n**Failed:** ${escapeMarkdown(describeError(f.error))}\n`
+      )
+    await writeSummary(summaries.join('\n'))
+    const failure = shardFailure(failures, runs.length + failures.length)
+    if (failure) throw failure
   })
 }

@@ -23,9 +23,15 @@ import {
   type SideSpec
 } from '../core/build.js'
 import type { PathInfo } from '../core/closure.js'
-import { ActionError, hostError } from '../core/errors.js'
+import { ActionError, describeError, hostError } from '../core/errors.js'
 import { readInventory, requireTarget } from '../core/flake.js'
-import { parseFlakeRef, parseInstallable, parseStorePath, showValue } from '../core/inputs.js'
+import {
+  parseFlakeRef,
+  parseInstallable,
+  parseList,
+  parseStorePath,
+  showValue
+} from '../core/inputs.js'
 import { assertFlakeExists, localFlakeDir } from '../core/local-flake.js'
 import { SshSession, remoteRun, type Remote } from '../core/ssh.js'
 import { parseTarget, validateHostName } from '../core/target.js'
@@ -52,6 +58,112 @@ export interface BuildCommandOptions {
   onLogLine?: (line: string) => void
   /** Called with the SSH session's private folder (the action's post step removes it after a cancel). */
   onSession?: (dir: string) => void
+  /** Hosts already found in the flake, with what to build (a shard's are checked before any build). */
+  checkedTargets?: Map<string, BuildTarget>
+}
+
+/**
+ * `hosts`: a JSON array of host names (a matrix shard's `hosts`, through `toJSON`) or a newline-
+ * or comma-separated list. Each name is checked; a name given twice is built once.
+ */
+export function parseHostsInput(value: string): string[] {
+  const text = value.trim()
+  if (text === '') return []
+  let names: string[]
+  if (text.startsWith('[')) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      throw new ActionError(
+        `Input 'hosts' starts with '[' but is not a JSON array (${showValue(text, 60)}): give a JSON array of host names, such as a matrix shard's hosts, or a comma- or newline-separated list.`,
+        { input: 'hosts' }
+      )
+    }
+    if (!Array.isArray(parsed) || parsed.some(h => typeof h !== 'string')) {
+      throw new ActionError(
+        `Input 'hosts' must be a JSON array of host names (strings), not ${showValue(text, 60)}.`,
+        { input: 'hosts' }
+      )
+    }
+    names = (parsed as string[]).map(h => h.trim()).filter(h => h !== '')
+  } else {
+    names = parseList(text)
+  }
+  return [...new Set(names.map(h => validateHostName(h, "input 'hosts'")))]
+}
+
+/**
+ * `build` with `host`, `installable` or `hosts`: one run per host, in order. With `hosts` (a
+ * matrix shard) every host is checked to exist before anything is built; a host whose build fails
+ * does not stop the others, and the step then fails naming each failed host.
+ */
+export async function buildHostsCommand(
+  ctx: CommandContext,
+  opts: BuildCommandOptions = {}
+): Promise<{ runs: BuildRun[]; failures: { host: string; error: unknown }[] }> {
+  const hostsInput = ctx.get('hosts')
+  if (!hostsInput.trim()) return { runs: [await buildCommand(ctx, opts)], failures: [] }
+  const hosts = parseHostsInput(hostsInput)
+  for (const other of ['host', 'installable', 'target'] as const) {
+    if (ctx.get(other)) {
+      throw new ActionError(
+        other === 'target'
+          ? "Inputs 'hosts' and 'target' are both given: with several hosts each host's SSH destination comes from the flake."
+          : `Inputs 'hosts' and '${other}' are both given (${showValue(ctx.get(other))}): give exactly one of host, hosts and installable.`,
+        { input: other }
+      )
+    }
+  }
+  if (hosts.length === 0) {
+    throw new ActionError("Input 'hosts' holds no host name.", { input: 'hosts' })
+  }
+  const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('build', 'flake'))
+  assertFlakeExists(flake, ctx.cwd)
+  parseDiffAgainst(ctx.get('diff-against'))
+  const checkedTargets = new Map<string, BuildTarget>()
+  for (const host of hosts) {
+    const t = await requireHost(flake, host, `in the flake '${flake}'`, {
+      cwd: ctx.cwd,
+      logger: ctx.logger,
+      input: 'hosts'
+    })
+    checkedTargets.set(host, t)
+  }
+  const runs: BuildRun[] = []
+  const failures: { host: string; error: unknown }[] = []
+  for (const host of hosts) {
+    const get = (name: string) => (name === 'host' ? host : name === 'hosts' ? '' : ctx.get(name))
+    try {
+      runs.push(await buildCommand({ ...ctx, get }, { ...opts, checkedTargets }))
+    } catch (error) {
+      // A bad input fails the same way for every host: no point building the others.
+      if (error instanceof ActionError && error.kind === 'input' && error.input !== 'host')
+        throw error
+      ctx.logger.error(`${host}: ${describeError(error)}`)
+      failures.push({ host, error })
+    }
+  }
+  return { runs, failures }
+}
+
+/** The step's failure when some hosts of a shard failed: one sentence naming each. */
+export function shardFailure(
+  failures: { host: string; error: unknown }[],
+  total: number,
+  what = 'build'
+): ActionError | undefined {
+  if (failures.length === 0) return undefined
+  if (failures.length === 1 && total === 1) {
+    const e = failures[0].error
+    return e instanceof ActionError ? e : new ActionError(describeError(e))
+  }
+  const first = describeError(failures[0].error).replace(/\.$/, '')
+  const others = failures.slice(1).map(f => f.host)
+  return new ActionError(
+    `${failures.length} of ${total} hosts failed to ${what}: ${first}${others.length ? `; also ${others.join(', ')} (see the log)` : ''}.`,
+    { host: failures[0].host, phase: what }
+  )
 }
 
 /** `host` or `installable`: exactly one. */
@@ -96,7 +208,9 @@ export async function buildCommand(
   const log = ctx.logger
 
   // Everything that can be checked before the build is checked first.
-  if (ctx.get('host')) {
+  const checked = target.host ? opts.checkedTargets?.get(target.host) : undefined
+  if (checked) target = checked
+  else if (ctx.get('host')) {
     target = await requireHost(flake, target.host!, `in the flake '${flake}'`, {
       cwd: ctx.cwd,
       logger: log,
@@ -345,5 +459,27 @@ export function buildOutputs(run: BuildRun): Record<string, string> {
     'closure-size': String(run.closure.bytes),
     changed: String(run.changed),
     'diff-summary': run.summary
+  }
+}
+
+/**
+ * The outputs of a shard's builds. One run: as `buildOutputs`. Several: `store-paths` maps each
+ * host to its store path; `changed` is true when any host changed; `diff-summary` counts them;
+ * `store-path`, `drv-path` and `closure-size` are empty, since no single value stands for all
+ * (each host's own values are in `store-paths`, its diff files and the job summary).
+ */
+export function buildRunsOutputs(runs: BuildRun[]): Record<string, string> {
+  if (runs.length === 1) return buildOutputs(runs[0])
+  const changed = runs.filter(r => r.changed)
+  const compared = runs.some(r => r.diffAgainst !== '')
+  return {
+    'store-path': '',
+    'drv-path': '',
+    'closure-size': '',
+    changed: String(changed.length > 0),
+    'diff-summary': compared
+      ? `${changed.length} of ${runs.length} hosts changed${changed.length ? ` (${changed.map(r => r.label).join(', ')})` : ''}`
+      : '',
+    'store-paths': JSON.stringify(Object.fromEntries(runs.map(r => [r.label, r.built.storePath])))
   }
 }

@@ -126,6 +126,12 @@ export const COMMAND_INPUTS = {
         "At most this many matrix jobs (GitHub's cap is 256); beyond it hosts are packed into shards."
     },
     {
+      name: 'runners',
+      type: 'string',
+      description:
+        'JSON map from Nix system to the runner label its hosts build on, such as {"aarch64-linux":"ubuntu-24.04-arm"}; the key * names the runner of every other system. Each matrix entry (and shard, which holds hosts of one system) gets runs-on. Empty: ubuntu-latest for every system; a system the map does not name builds on its * entry, else ubuntu-latest, with a notice.'
+    },
+    {
       name: 'environment',
       type: 'string',
       where: 'action',
@@ -147,6 +153,12 @@ export const COMMAND_INPUTS = {
       type: 'string',
       description:
         'The host to build: nixosConfigurations.<host>.config.system.build.toplevel, or its system in a colmena hive or deploy-rs node. Give exactly one of host and installable.'
+    },
+    {
+      name: 'hosts',
+      type: 'list',
+      description:
+        "Several hosts to build in this one job, each with its own diff and comment section: a JSON array (a matrix shard's hosts, through toJSON(matrix.hosts)) or a newline- or comma-separated list. Instead of host. Every host is checked to exist before any build; a failed host does not stop the others, and the step then fails naming it. Outputs: store-paths maps each host to its store path; store-path, drv-path, closure-size and the diff files are empty for several hosts."
     },
     {
       name: 'installable',
@@ -269,8 +281,15 @@ export const COMMAND_INPUTS = {
     {
       name: 'host',
       type: 'string',
-      required: true,
-      description: 'The host: a name in nixosConfigurations, a colmena hive or deploy.nodes.'
+      description:
+        'The host: a name in nixosConfigurations, a colmena hive or deploy.nodes. Give host or hosts.'
+    },
+    {
+      name: 'hosts',
+      type: 'list',
+      where: 'action',
+      description:
+        "Several hosts dry-activated in this one job, each with its own report file, summary and comment section: a JSON array (a matrix shard's hosts, through toJSON(matrix.hosts)) or a newline- or comma-separated list. Instead of host (and without store-path and target). A failed host does not stop the others; the step then fails naming it. The units outputs are then the union over the hosts, the flags true when true for any host, store-path, current-system and report-file empty."
     },
     {
       name: 'store-path',

@@ -1,5 +1,5 @@
 import { parseFlakeRef, parsePositiveInt } from '../core/inputs.js'
-import { planMatrix, GITHUB_MATRIX_LIMIT, type MatrixPlan } from '../core/matrix.js'
+import { planMatrix, parseRunners, GITHUB_MATRIX_LIMIT, type MatrixPlan } from '../core/matrix.js'
 import { assertFlakeExists } from '../core/local-flake.js'
 import type { CommandContext } from './types.js'
 import { defaultInt, defaultOf } from './inputs.js'
@@ -18,12 +18,14 @@ export async function matrixCommand(
       max: GITHUB_MATRIX_LIMIT
     }
   )
+  const runners = parseRunners(ctx.get('runners'))
   return ctx.logger.group('Selecting hosts', () =>
     planMatrix({
       flake,
       on: ctx.get('on'),
       changedSince: ctx.get('changed-since'),
       maxJobs,
+      runners,
       cwd: ctx.cwd,
       logger: ctx.logger,
       mustDeploy

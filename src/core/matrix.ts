@@ -2,7 +2,7 @@
  * The hosts to build and deploy, as a GitHub Actions matrix: selected by `on`, minus the hosts
  * whose toplevel derivation is the same at `changed-since`, packed into shards beyond `max-jobs`.
  */
-import { ActionError } from './errors.js'
+import { ActionError, badInput } from './errors.js'
 import {
   evalSystemDrvPaths,
   indexOfInventory,
@@ -16,20 +16,31 @@ import { flakeAtRevision } from './nix.js'
 import { resolveRevision } from './git.js'
 import { parseSelector, selectHosts } from './selector.js'
 import { formatTarget } from './target.js'
+import { firstBadCharacter, showValue } from './inputs.js'
 
 export const GITHUB_MATRIX_LIMIT = 256
+
+/** The runner label of a system the `runners` map does not name. */
+export const DEFAULT_RUNNER = 'ubuntu-latest'
 
 export interface MatrixHostEntry {
   host: string
   system: string | null
   target: string
   tags: string[]
+  'runs-on': string
 }
 
+/** A shard holds hosts of one system only, so that one runner of that system builds them all. */
 export interface MatrixShardEntry {
   shard: number
   hosts: string[]
+  system: string | null
+  'runs-on': string
 }
+
+/** The `runners` input: Nix system -> runner label; the key `*` names the label of every other system. */
+export type Runners = Record<string, string>
 
 export interface MatrixPlan {
   matrix: { include: (MatrixHostEntry | MatrixShardEntry)[] }
@@ -55,6 +66,8 @@ export interface MatrixOptions {
   on: string
   changedSince: string
   maxJobs: number
+  /** Nix system -> runner label (parsed `runners`); systems it does not name get `*` or ubuntu-latest. */
+  runners?: Runners
   cwd: string
   logger?: Logger
   /**
@@ -178,6 +191,8 @@ export async function planMatrix(opts: MatrixOptions): Promise<MatrixPlan> {
   }))
   const included = details.filter(d => d.included)
   const skipped = details.filter(d => !d.included).map(d => d.host)
+  const runners = runnerChooser(opts.runners ?? {}, opts.logger)
+  const runnerOf = runners.choose
   let include: (MatrixHostEntry | MatrixShardEntry)[]
   let sharded = false
   if (included.length <= opts.maxJobs) {
@@ -185,15 +200,19 @@ export async function planMatrix(opts: MatrixOptions): Promise<MatrixPlan> {
       host: d.host,
       system: d.system,
       target: d.target,
-      tags: d.tags
+      tags: d.tags,
+      'runs-on': runnerOf(d.system, [d.host])
     }))
   } else {
     sharded = true
-    include = shard(
-      included.map(d => d.host),
-      opts.maxJobs
-    ).map((hosts, i) => ({ shard: i + 1, hosts }))
+    include = shardBySystem(included, opts.maxJobs).map((group, i) => ({
+      shard: i + 1,
+      hosts: group.hosts,
+      system: group.system,
+      'runs-on': runnerOf(group.system, group.hosts)
+    }))
   }
+  runners.report()
   return {
     matrix: { include },
     hosts: included.map(d => d.host),
@@ -216,4 +235,132 @@ export function shard<T>(items: T[], n: number): T[][] {
     i += size
   }
   return shards
+}
+
+/**
+ * Packs hosts into at most `maxJobs` shards, each holding hosts of one system only (one runner
+ * of that architecture builds the whole shard). Every system gets at least one shard; the rest go,
+ * one at a time, to the system whose shards are then the largest, so shard sizes stay as even as
+ * the systems allow. Hosts keep their order within a system; systems keep the order they first
+ * appear in.
+ */
+export function shardBySystem(
+  hosts: { host: string; system: string | null }[],
+  maxJobs: number
+): { system: string | null; hosts: string[] }[] {
+  const groups = new Map<string | null, string[]>()
+  for (const h of hosts) {
+    const g = groups.get(h.system)
+    if (g) g.push(h.host)
+    else groups.set(h.system, [h.host])
+  }
+  const systems = [...groups.keys()]
+  if (systems.length > maxJobs) {
+    throw new ActionError(
+      `Input 'max-jobs' is ${maxJobs}, but the ${hosts.length} hosts have ${systems.length} systems (${systems.map(s => s ?? 'unknown').join(', ')}) and a shard holds hosts of one system only: raise max-jobs to at least ${systems.length}.`,
+      { input: 'max-jobs' }
+    )
+  }
+  const counts = systems.map(() => 1)
+  const sizes = systems.map(s => (groups.get(s) as string[]).length)
+  for (let left = maxJobs - systems.length; left > 0; left--) {
+    let best = -1
+    for (let i = 0; i < systems.length; i++) {
+      if (counts[i] >= sizes[i]) continue
+      if (best < 0 || Math.ceil(sizes[i] / counts[i]) > Math.ceil(sizes[best] / counts[best]))
+        best = i
+    }
+    if (best < 0) break
+    counts[best]++
+  }
+  return systems.flatMap((system, i) =>
+    shard(groups.get(system) as string[], counts[i]).map(part => ({ system, hosts: part }))
+  )
+}
+
+/** A runner label as `runs-on` takes it: letters, digits, `.`, `_`, `-`, inner spaces. */
+const RUNNER_LABEL = /^[A-Za-z0-9._-](?:[A-Za-z0-9._ -]{0,98}[A-Za-z0-9._-])?$/
+
+/**
+ * The `runners` input: a JSON object from Nix system (or `*`, every other system) to a runner
+ * label. Empty: every system builds on ubuntu-latest.
+ */
+export function parseRunners(value: string | undefined): Runners {
+  const text = (value ?? '').trim()
+  if (text === '') return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw badInput(
+      'runners',
+      `is not valid JSON (${showValue(text, 60)}): write a map from Nix system to runner label, such as {"aarch64-linux":"ubuntu-24.04-arm"}.`
+    )
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw badInput(
+      'runners',
+      `must be a JSON object from Nix system to runner label, such as {"aarch64-linux":"ubuntu-24.04-arm"}, not ${Array.isArray(parsed) ? 'an array' : showValue(text, 60)}.`
+    )
+  }
+  const out: Runners = {}
+  for (const [system, label] of Object.entries(parsed as Record<string, unknown>)) {
+    if (system !== '*' && !/^[A-Za-z0-9_]{1,32}(?:-[A-Za-z0-9_]{1,32}){1,3}$/.test(system)) {
+      throw badInput(
+        'runners',
+        `has the key ${showValue(system, 40)}, which is not a Nix system such as aarch64-linux (or * for every other system).`
+      )
+    }
+    if (typeof label !== 'string') {
+      throw badInput(
+        'runners',
+        `gives ${system} ${label === null ? 'null' : Array.isArray(label) ? 'an array' : `a ${typeof label}`}, not a runner label: each value must be one string, such as "ubuntu-24.04-arm".`
+      )
+    }
+    if (!RUNNER_LABEL.test(label)) {
+      const bad = firstBadCharacter(label, /[A-Za-z0-9._ -]/)
+      throw badInput(
+        'runners',
+        `gives ${system} the runner label ${showValue(label, 40)}, which ${bad ? `contains ${bad}` : 'is empty, too long or starts or ends with a space'}: a label is letters, digits, '.', '_', '-' and inner spaces.`
+      )
+    }
+    out[system] = label
+  }
+  return out
+}
+
+/**
+ * The runner label for a system: the map's entry, else its `*` entry, else ubuntu-latest. When a
+ * map is given without `*`, `report` gives one notice per system it does not name, with its hosts.
+ */
+function runnerChooser(
+  runners: Runners,
+  logger?: Logger
+): { choose: (system: string | null, hosts: string[]) => string; report: () => void } {
+  const given = Object.keys(runners).length > 0
+  const fallback = runners['*'] ?? DEFAULT_RUNNER
+  const missing = new Map<string, string[]>()
+  return {
+    choose(system, hosts) {
+      if (system !== null && Object.prototype.hasOwnProperty.call(runners, system))
+        return runners[system]
+      if (given && !('*' in runners)) {
+        const key = system ?? 'an unknown system'
+        missing.set(key, [...(missing.get(key) ?? []), ...hosts])
+      }
+      return fallback
+    },
+    report() {
+      for (const [system, hosts] of missing) {
+        const names =
+          hosts.length > 5
+            ? `${hosts.slice(0, 5).join(', ')} and ${hosts.length - 5} more`
+            : hosts.join(', ')
+        const say = logger?.notice ? logger.notice.bind(logger) : logger?.info.bind(logger)
+        say?.(
+          `Input 'runners' has no entry for ${system} (host${hosts.length > 1 ? 's' : ''} ${names}): ${hosts.length > 1 ? 'they build' : 'it builds'} on ${fallback}. Add that system (or "*", every other system) to runners to choose another runner.`
+        )
+      }
+    }
+  }
 }

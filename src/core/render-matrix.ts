@@ -3,6 +3,16 @@ import { plural } from './format.js'
 import { escapeTableCell, inlineCode, table } from './markdown.js'
 import type { MatrixPlan } from './matrix.js'
 
+/** How many hosts build on each runner label (`runs-on`), in the matrix's order. */
+function runnerCounts(plan: MatrixPlan): [string, number][] {
+  const counts = new Map<string, number>()
+  for (const e of plan.matrix.include) {
+    const n = 'hosts' in e ? e.hosts.length : 1
+    counts.set(e['runs-on'], (counts.get(e['runs-on']) ?? 0) + n)
+  }
+  return [...counts]
+}
+
 export function renderMatrixMarkdown(plan: MatrixPlan): string {
   const out: string[] = []
   const n = plan.hosts.length
@@ -19,6 +29,13 @@ export function renderMatrixMarkdown(plan: MatrixPlan): string {
   if (plan.sharded) {
     out.push(
       `More hosts than \`max-jobs\`: packed into ${plural(plan.matrix.include.length, 'shard')} so the matrix stays within GitHub's limit.`
+    )
+    out.push('')
+  }
+  const runners = runnerCounts(plan)
+  if (runners.length) {
+    out.push(
+      `Runners (\`runs-on\`): ${runners.map(([label, n]) => `${inlineCode(label)} ${plural(n, 'host')}`).join(', ')}.`
     )
     out.push('')
   }
@@ -52,5 +69,10 @@ export function renderMatrixText(plan: MatrixPlan): string {
     )
   }
   if (plan.sharded) lines.push(`  packed into ${plan.matrix.include.length} shards`)
+  const runners = runnerCounts(plan)
+  if (runners.length)
+    lines.push(
+      `  runners: ${runners.map(([label, n]) => `${label} (${plural(n, 'host')})`).join(', ')}`
+    )
   return lines.join('\n') + '\n'
 }

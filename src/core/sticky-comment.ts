@@ -106,6 +106,14 @@ export interface FitResult {
 const DEFAULT_TITLE = 'NixOS deployment preview'
 const DATA_DELIMITER = '<!-- nix-deploy-action:data -->'
 const SECTION_PREFIX = '<!-- nix-deploy:section v1 '
+/**
+ * One data line for many sections kept at `line` detail: their data objects as one JSON array,
+ * compressed together. A fleet's sections share keys, kind, run URL and dates, so together they
+ * compress to a fraction of their separate lines: 300 hosts fit where separate lines would not.
+ */
+const SECTIONS_PREFIX = '<!-- nix-deploy:sections v1 '
+/** Most sections one bundle line is read for (a comment cannot hold more). */
+const MAX_BUNDLED = 20_000
 const SECTION_SUFFIX = ' -->'
 /** Longest summary text shown on one line or kept in the minimal data. */
 const LINE_SUMMARY_MAX = 200
@@ -232,6 +240,48 @@ export function mergeSections(...lists: readonly (readonly HostSection[])[]): Ho
 type Stored = { full?: string; selected?: string; summary?: string } | undefined
 
 function encodeSection(s: HostSection, keep: 'full' | 'selected' | 'summary' | 'line'): string {
+  // Fitting measures each section at several levels, several times: compress each once.
+  let cached = encoded.get(s)
+  if (!cached) encoded.set(s, (cached = new Map()))
+  let line = cached.get(keep)
+  if (line === undefined) {
+    line = `${SECTION_PREFIX}${pack(sectionData(s, keep))}${SECTION_SUFFIX}`
+    cached.set(keep, line)
+  }
+  return line
+}
+
+/** Data lines already made, per section object and level (sections are not changed once made). */
+const encoded = new WeakMap<HostSection, Map<string, string>>()
+
+/** The data lines of sections kept at `line` detail, as one line (see SECTIONS_PREFIX). */
+function encodeBundle(sections: readonly HostSection[]): string {
+  return `${SECTIONS_PREFIX}${pack(sections.map(s => sectionData(s, 'line')))}${SECTION_SUFFIX}`
+}
+
+/** Deflated JSON, in base64: what a data line holds between its prefix and suffix. */
+function pack(data: unknown): string {
+  // JSON.stringify writes lone surrogates as \uXXXX escapes, so the UTF-8 round trip is exact.
+  return deflateRawSync(Buffer.from(JSON.stringify(data), 'utf8'), { level: 9 }).toString('base64')
+}
+
+/** The inverse of `pack`; undefined for anything damaged. */
+function unpack(base64: string): unknown {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return undefined
+  try {
+    const json = inflateRawSync(Buffer.from(base64, 'base64'), {
+      maxOutputLength: 64 * 1024 * 1024
+    })
+    return JSON.parse(json.toString('utf8')) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+function sectionData(
+  s: HostSection,
+  keep: 'full' | 'selected' | 'summary' | 'line'
+): Record<string, unknown> {
   let levels: Stored
   let summary = s.summary
   if (keep === 'full') levels = { ...s.levels }
@@ -254,9 +304,7 @@ function encodeSection(s: HostSection, keep: 'full' | 'selected' | 'summary' | '
   if (s.staleAt !== undefined) data.staleAt = s.staleAt
   if (levels) data.levels = levels
   if (keep !== 'full') data.reducedTo = keep
-  // JSON.stringify writes lone surrogates as \uXXXX escapes, so the UTF-8 round trip is exact.
-  const packed = deflateRawSync(Buffer.from(JSON.stringify(data), 'utf8'), { level: 9 })
-  return `${SECTION_PREFIX}${packed.toString('base64')}${SECTION_SUFFIX}`
+  return data
 }
 
 function isString(v: unknown): v is string {
@@ -276,16 +324,23 @@ const RUN_URL =
  * and a `runUrl` is kept only when it has the shape of a run's page.
  */
 function decodeSection(base64: string, now: number): HostSection | undefined {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return undefined
-  let data: Record<string, unknown>
-  try {
-    const json = inflateRawSync(Buffer.from(base64, 'base64'), {
-      maxOutputLength: 64 * 1024 * 1024
-    })
-    data = JSON.parse(json.toString('utf8')) as Record<string, unknown>
-  } catch {
-    return undefined
-  }
+  return sectionFromData(unpack(base64) as Record<string, unknown> | undefined, now)
+}
+
+/** The sections of a bundle line (see SECTIONS_PREFIX); damaged entries are skipped. */
+function decodeBundle(base64: string, now: number): HostSection[] {
+  const list = unpack(base64)
+  if (!Array.isArray(list) || list.length > MAX_BUNDLED) return []
+  return list
+    .map(d => sectionFromData(d as Record<string, unknown> | undefined, now))
+    .filter((x): x is HostSection => x !== undefined)
+}
+
+/** One section's data object, checked (see decodeSection). */
+function sectionFromData(
+  data: Record<string, unknown> | undefined,
+  now: number
+): HostSection | undefined {
   if (!data || typeof data !== 'object' || Array.isArray(data) || data.v !== 1) return undefined
   const { host, kind, changed, summary, updatedAt, runUrl, reducedTo, headSha, staleAt } = data
   if (
@@ -353,6 +408,11 @@ export function parseComment(
   const found: HostSection[] = []
   for (const line of text.slice(at + DATA_DELIMITER.length).split('\n')) {
     const l = line.trim()
+    if (l.startsWith(SECTIONS_PREFIX) && l.endsWith(SECTION_SUFFIX)) {
+      const inner = l.slice(SECTIONS_PREFIX.length, l.length - SECTION_SUFFIX.length).trim()
+      found.push(...decodeBundle(inner, now))
+      continue
+    }
     if (!l.startsWith(SECTION_PREFIX) || !l.endsWith(SECTION_SUFFIX)) continue
     const s = decodeSection(
       l.slice(SECTION_PREFIX.length, l.length - SECTION_SUFFIX.length).trim(),
@@ -558,6 +618,11 @@ interface FitParams {
   note: string
   /** The line that counts hidden sections. */
   more: (hidden: number) => string
+  /**
+   * Sections kept at `line` detail share one data line (a bundle), each counted at this many
+   * characters (an estimate: the body is measured after rendering). Unset: one line each.
+   */
+  lineCost?: number
 }
 
 const KEEP: Record<State, 'full' | 'selected' | 'summary' | 'line' | undefined> = {
@@ -599,7 +664,7 @@ function initialState(s: HostSection): State {
   }
 }
 
-function fit(input: readonly HostSection[], p: FitParams): FitResult {
+function fit(input: readonly HostSection[], p: FitParams): FitResult | null {
   const sections = [...input].sort(compareSections)
   const items: Fitting[] = sections.map((s, index) => ({
     s,
@@ -614,7 +679,11 @@ function fit(input: readonly HostSection[], p: FitParams): FitResult {
       const keep = KEEP[state]
       c =
         (piece === undefined ? 0 : p.measure(piece) + 1) +
-        (p.embed && keep ? p.measure(encodeSection(it.s, keep)) + 1 : 0)
+        (p.embed && keep
+          ? keep === 'line' && p.lineCost !== undefined
+            ? p.lineCost
+            : p.measure(encodeSection(it.s, keep)) + 1
+          : 0)
       it.costs[state] = c
     }
     return c
@@ -625,7 +694,11 @@ function fit(input: readonly HostSection[], p: FitParams): FitResult {
     .join('\n\n')
   const delimiter = `\n${DATA_DELIMITER}`
   // Every piece is followed by one newline (the join, and the final one).
-  const fixed = p.measure(head) + 1 + (p.embed ? p.measure(delimiter) + 1 : 0)
+  const fixed =
+    p.measure(head) +
+    1 +
+    (p.embed ? p.measure(delimiter) + 1 : 0) +
+    (p.embed && p.lineCost !== undefined ? p.measure(encodeBundle([])) + 1 : 0)
   const note = p.measure(p.note) + 1
   const more = p.measure(p.more(Number.MAX_SAFE_INTEGER)) + 1
 
@@ -686,12 +759,17 @@ function fit(input: readonly HostSection[], p: FitParams): FitResult {
   if (hiddenItems.length) parts.push(p.more(hiddenItems.length))
   if (p.embed) {
     parts.push(delimiter)
+    const bundled: HostSection[] = []
     for (const it of items) {
       const keep = KEEP[it.state]
-      if (keep) parts.push(encodeSection(it.s, keep))
+      if (keep === 'line' && p.lineCost !== undefined) bundled.push(it.s)
+      else if (keep) parts.push(encodeSection(it.s, keep))
     }
+    if (bundled.length) parts.push(encodeBundle(bundled))
   }
   const body = `${parts.join('\n')}\n`
+  // With a bundle the line cost is an estimate: the caller measures and tries again.
+  if (p.lineCost !== undefined && p.measure(body) > p.max) return null
   // The accounting above is an upper bound; this guards the promise against a mistake in it.
   if (p.measure(body) > p.max)
     throw new Error(`sticky comment: rendered ${p.measure(body)} > ${p.max}`)
@@ -709,7 +787,8 @@ function fit(input: readonly HostSection[], p: FitParams): FitResult {
  */
 export function fitComment(sections: readonly HostSection[], opts: RenderOptions = {}): FitResult {
   const max = opts.maxChars ?? COMMENT_MAX_CHARS
-  return fit(mergeSections(sections), {
+  const merged = mergeSections(sections)
+  const params: FitParams = {
     max,
     measure: t => t.length,
     embed: true,
@@ -717,7 +796,23 @@ export function fitComment(sections: readonly HostSection[], opts: RenderOptions
     marker: commentMarker(opts.id),
     note: commentNote(opts.summaryUrl, max),
     more: n => commentMore(n, opts.summaryUrl)
-  })
+  }
+  const plain = fit(merged, params) as FitResult
+  if (!plain.collapsed || merged.length < 2) return plain
+  // Many sections: those kept at `line` detail share one data line. Each is first counted at its
+  // share of the bundle of every section; a subset compresses less well, so when the rendered
+  // body comes out too long each is counted at more, and in the end the separate lines above.
+  const share = (encodeBundle(merged).length - encodeBundle([]).length) / merged.length
+  for (const factor of [1.1, 1.5, 2.5]) {
+    const bundled = fit(merged, { ...params, lineCost: Math.ceil(share * factor) })
+    if (bundled && !worse(bundled, plain)) return bundled
+  }
+  return plain
+}
+
+/** Whether `a` keeps less than `b`: more sections dropped or hidden. */
+function worse(a: FitResult, b: FitResult): boolean {
+  return a.dropped.length > b.dropped.length || a.hidden.length > b.hidden.length
 }
 
 /** The comment body (see `fitComment`): always at most `maxChars` characters. */
@@ -744,5 +839,5 @@ export function renderSummary(
     title: opts.title ?? DEFAULT_TITLE,
     note: `\n> [!NOTE]\n> Some detail is collapsed to fit GitHub's 1 MiB limit on job summaries: the complete data is in ${where}.\n`,
     more: n => `\n*…and ${n} more ${n === 1 ? 'section' : 'sections'} (see ${where}).*\n`
-  }).body
+  })!.body
 }

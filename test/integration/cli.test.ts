@@ -140,7 +140,8 @@ describe('nix-deploy (dist/cli.js)', () => {
         host: 'db',
         system: 'x86_64-linux',
         target: 'deploy@10.0.0.5:2222',
-        tags: ['db']
+        tags: ['db'],
+        'runs-on': 'ubuntu-latest'
       })
 
       const db = await cli(['matrix', '--on', '@db', '--json'], repo.path)

@@ -95,13 +95,15 @@ describe('a colmena hive, unchanged', () => {
           host: 'db1',
           system: 'x86_64-linux',
           target: `root@${fleet.host('db1').address}`,
-          tags: ['db']
+          tags: ['db'],
+          'runs-on': 'ubuntu-latest'
         },
         {
           host: 'web1',
           system: 'x86_64-linux',
           target: `root@${fleet.host('web1').address}`,
-          tags: ['web', 'prod']
+          tags: ['web', 'prod'],
+          'runs-on': 'ubuntu-latest'
         }
       ])
       const notices = all.annotations.filter(a => a.level === 'notice').map(a => a.message)

@@ -368,3 +368,32 @@ describe('dry-activate action on a host', () => {
     T
   )
 })
+
+describe('dry-activate action on a shard (hosts)', () => {
+  it(
+    'dry-activates each host in turn; one that fails does not stop the others, and the step names it',
+    async () => {
+      const before = await hostState()
+      // db1's target is its name, which does not resolve here: it fails at the connection.
+      const r = await dryActivate({ hosts: '[\n  "db1",\n  "web1"\n]', ...sshInputs() })
+      expect(r.exitCode).not.toBe(0)
+      expect(r.failure).toMatch(/^1 of 2 hosts failed to dry-activate: Host db1\b/)
+      expect(r.failure!.includes('\n')).toBe(false)
+      // web1 went through all the same: its units are in the outputs, its report in the summary.
+      expect(JSON.parse(r.outputs['units-stop'])).toEqual(['nginx.service', 'old-worker.service'])
+      expect(r.outputs['reboot-required']).toBe('true')
+      expect(r.outputs['report-file']).toBe('')
+      expect(r.summary).toContain('## Dry\\-activate: web1')
+      expect(r.summary).toContain('## Dry\\-activate: db1')
+      expect(fs.existsSync(path.join(r.runnerTemp, 'nix-deploy', 'dry-activate-web1.json'))).toBe(
+        true
+      )
+      expect(await hostState()).toEqual(before)
+      expect(sshFolders(r)).toEqual([])
+      // hosts with host (or store-path, target) is refused before anything.
+      const both = await dryActivate({ hosts: 'web1', host: 'web1', ...sshInputs() })
+      expect(both.failure).toMatch(/^Inputs 'hosts' and 'host' are both given/)
+    },
+    T
+  )
+})

@@ -57,7 +57,8 @@ describe('matrix action', () => {
       host: 'web-02',
       system: 'x86_64-linux',
       target: 'root@web-02',
-      tags: ['web', 'prod']
+      tags: ['web', 'prod'],
+      'runs-on': 'ubuntu-latest'
     })
     // colmena's deployment.* options, then networking.fqdn, then deploy-rs's deploy.nodes (first wins).
     expect(byHost['db-03'].target).toBe('deploy@10.0.1.103:2222')

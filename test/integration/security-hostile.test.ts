@@ -465,7 +465,13 @@ describe('flake fields that passed unvalidated (issue 15, part 3)', () => {
       expect(JSON.parse(run.outputs.hosts)).toEqual(['web'])
       const matrix = JSON.parse(run.outputs.matrix) as { include: Record<string, unknown>[] }
       expect(matrix.include).toEqual([
-        { host: 'web', system: 'x86_64-linux', target: 'root@web', tags: [] }
+        {
+          host: 'web',
+          system: 'x86_64-linux',
+          target: 'root@web',
+          tags: [],
+          'runs-on': 'ubuntu-latest'
+        }
       ])
       expect(run.outputs.matrix).not.toMatch(/injected|::|`|<b>/)
       const warnings = run.annotations.filter(a => a.level === 'warning').map(a => a.message)

@@ -150,16 +150,21 @@ function baseInputs(action: string): Record<string, string> {
 function withInput(action: string, input: string, value: string): Record<string, string> {
   const inputs = baseInputs(action)
   if (input === 'hosts' || input === 'on' || input === 'installable') delete inputs.host
+  // A shard's hosts each take their destination from the flake, and dry-activate builds each.
+  if (input === 'hosts' && (action === 'build' || action === 'dry-activate')) {
+    delete inputs.target
+    delete inputs['store-path']
+  }
   inputs[input] = value
   return inputs
 }
 
 const FREE_TEXT: Record<string, string[]> = {
   check: ['flake'],
-  matrix: ['flake', 'on', 'changed-since'],
-  build: ['flake', 'host', 'installable', 'diff-against', 'target'],
+  matrix: ['flake', 'on', 'changed-since', 'runners'],
+  build: ['flake', 'host', 'hosts', 'installable', 'diff-against', 'target'],
   diff: ['before', 'after', 'host', 'flake'],
-  'dry-activate': ['flake', 'host', 'store-path', 'target'],
+  'dry-activate': ['flake', 'host', 'hosts', 'store-path', 'target'],
   deploy: ['flake', 'host', 'hosts', 'on', 'store-path', 'target'],
   rollback: ['host', 'hosts', 'target', 'to', 'on']
 }

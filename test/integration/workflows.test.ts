@@ -280,7 +280,8 @@ describe('workflows and examples', () => {
         'examples/forks-comment.yml',
         'examples/quick-start.yml',
         'examples/drift-hourly.yml',
-        'examples/flake-update.yml'
+        'examples/flake-update.yml',
+        'examples/architectures.yml'
       ])
     )
   })
@@ -368,6 +369,62 @@ describe('workflows and examples', () => {
     expect(String(jobs['dry-activate'].if)).toContain(
       'github.event.pull_request.head.repo.full_name == github.repository'
     )
+  })
+
+  it('build each matrix entry on its runner, and take shards whole (past 256 hosts)', () => {
+    // Every job whose matrix is our matrix action's output, in the reusable workflow and the
+    // architectures example: its runner is the entry's, and our steps get both host and hosts.
+    for (const rel of [REUSABLE, 'examples/architectures.yml']) {
+      const jobs = load(rel).jobs as Record<string, Obj>
+      const producer = Object.entries(jobs).find(([, job]) =>
+        ((job.steps as Obj[]) ?? []).some(s => s.uses === `${OURS}matrix@v1`)
+      )
+      expect(producer).toBeDefined()
+      const [matrixJob, mj] = producer as [string, Obj]
+      const step = (mj.steps as Obj[]).find(s => s.uses === `${OURS}matrix@v1`) as Obj
+      expect(String((step.with as Obj).runners ?? '')).not.toBe('')
+      const consumers = Object.entries(jobs).filter(
+        ([, job]) =>
+          String(((job.strategy as Obj) ?? {}).matrix ?? '') ===
+          `\${{ fromJSON(needs.${matrixJob}.outputs.matrix) }}`
+      )
+      expect(consumers.length).toBeGreaterThan(0)
+      for (const [id, job] of consumers) {
+        expect({ rel, id, runsOn: job['runs-on'] }).toEqual({
+          rel,
+          id,
+          runsOn: '${{ matrix.runs-on }}'
+        })
+        const ours = ((job.steps as Obj[]) ?? []).filter(
+          s => typeof s.uses === 'string' && /\/(build|dry-activate)@v1$/.test(s.uses)
+        )
+        expect(ours.length).toBeGreaterThan(0)
+        for (const s of ours)
+          expect({ rel, id, host: (s.with as Obj).host, hosts: (s.with as Obj).hosts }).toEqual({
+            rel,
+            id,
+            host: '${{ matrix.host }}',
+            hosts: "${{ matrix.hosts && toJSON(matrix.hosts) || '' }}"
+          })
+      }
+    }
+    // The reusable workflow passes max-jobs and runners through, runs-on being every other system's.
+    const doc = load(REUSABLE)
+    const inputs = ((doc.on as Obj).workflow_call as Obj).inputs as Record<string, Obj>
+    expect(inputs.runners.default).toBe('')
+    expect(inputs['max-jobs'].default).toBe(256)
+    const m = ((doc.jobs as Record<string, Obj>).matrix.steps as Obj[]).find(
+      s => s.uses === `${OURS}matrix@v1`
+    ) as Obj
+    expect(m.with).toMatchObject({
+      'max-jobs': '${{ inputs.max-jobs }}',
+      runners: `\${{ inputs.runners || format('{{"*":{0}}}', toJSON(inputs.runs-on)) }}`
+    })
+    // The architectures example names an aarch64 runner for aarch64-linux.
+    const arch = load('examples/architectures.yml').jobs as Record<string, Obj>
+    const archStep = (arch.matrix.steps as Obj[]).find(s => s.uses === `${OURS}matrix@v1`) as Obj
+    const runners = JSON.parse(String((archStep.with as Obj).runners)) as Record<string, string>
+    expect(runners['aarch64-linux']).toBe('ubuntu-24.04-arm')
   })
 
   it("pin GitHub's own actions at their current Node 24 majors (Node 20 leaves the runners in 2026)", () => {

@@ -423,6 +423,68 @@ describe('the budget', () => {
     expect(parseComment(fitted.body)!.sections).toHaveLength(600 - fitted.dropped.length)
   })
 
+  it('shows every one of 300 changed hosts of a fleet (their line data shares one compressed line), and reads them all back', () => {
+    // Realistic: each diff's summary, a job of the same run, written within the same minutes.
+    const sections = Array.from({ length: 300 }, (_, i) =>
+      bigSection(`web-${String(i).padStart(3, '0')}.eu-central.example.org`, 40 + (i % 7))
+    ).map((s, i) => ({
+      ...s,
+      summary: `${1 + (i % 5)} upgraded, ${i % 3} added, +${(i % 17) * 1.3} KiB${i % 4 ? '' : ', reboot required'}`,
+      updatedAt: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
+      runUrl: `https://github.com/octo/fleet/actions/runs/4242/job/${1000 + i}`
+    }))
+    const fitted = fitComment(sections, { summaryUrl: SUMMARY_URL })
+    expect(fitted.body.length).toBeLessThanOrEqual(COMMENT_MAX_CHARS)
+    expect({ hidden: fitted.hidden, dropped: fitted.dropped }).toEqual({ hidden: [], dropped: [] })
+    expect(shownHosts(fitted.body).sort()).toEqual(sections.map(s => s.host).sort())
+    const back = parseComment(fitted.body)!.sections
+    expect(back).toHaveLength(300)
+    for (const b of back) {
+      const s = sections.find(x => x.host === b.host)!
+      expect({
+        summary: b.summary,
+        updatedAt: b.updatedAt,
+        runUrl: b.runUrl,
+        changed: b.changed
+      }).toEqual({
+        summary: s.summary,
+        updatedAt: s.updatedAt,
+        runUrl: s.runUrl,
+        changed: true
+      })
+    }
+  })
+
+  it('skips a damaged or hostile bundle line without throwing, keeping the other sections', () => {
+    const kept = renderComment([section('a')])
+    const pack = (v: unknown) => deflateRawSync(Buffer.from(JSON.stringify(v))).toString('base64')
+    const future = {
+      ...section('b'),
+      v: 1,
+      updatedAt: '2999-01-01T00:00:00.000Z',
+      reducedTo: 'line'
+    }
+    const valid = {
+      v: 1,
+      host: 'c',
+      kind: 'diff',
+      changed: true,
+      summary: 's',
+      updatedAt: '2025-01-01T00:00:00.000Z',
+      reducedTo: 'line'
+    }
+    for (const line of [
+      '<!-- nix-deploy:sections v1 !!!notbase64 -->',
+      `<!-- nix-deploy:sections v1 ${pack({ not: 'an array' })} -->`,
+      `<!-- nix-deploy:sections v1 ${pack([future, 42, null, valid])} -->`
+    ]) {
+      const parsed = parseComment(`${kept.trimEnd()}\n${line}\n`)!
+      expect(parsed.sections.map(x => x.host).sort()).toEqual(
+        line.includes('notbase64') || line.includes(pack({ not: 'an array' })) ? ['a'] : ['a', 'c']
+      )
+    }
+  })
+
   it('honours a small maxChars and the job summary cap in bytes', () => {
     const sections = Array.from({ length: 6 }, (_, i) => bigSection(`h${i}`, 50))
     for (const max of [1500, 3000, 10_000])
