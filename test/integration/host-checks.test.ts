@@ -220,6 +220,35 @@ describe('specialisation and install-bootloader', () => {
   )
 
   it(
+    'a host running a specialisation comes back to that specialisation of the same generation',
+    async () => {
+      const h = fleet.host('web1')
+      await nextGeneration()
+      const first = await deploy({ host: 'web1', specialisation: 'maint' })
+      expect(first.failure).toBeUndefined()
+      const top = results(first).web1['store-path']
+      const before = await state(h)
+      expect(before.profile).toBe(top)
+      expect(before.current).toBe(await sh(h, `readlink -f ${top}/specialisation/maint`))
+
+      // The next generation's specialisation is not healthy by this workflow's measure.
+      await nextGeneration()
+      const run = await deploy({
+        host: 'web1',
+        specialisation: 'maint',
+        'health-checks': '- http: http://{target}:8080/health\n  body: never-served\n'
+      })
+      const r = results(run).web1
+      expect(r.status).toBe('rolled-back')
+      expect(r['store-path']).not.toBe(top)
+      // The same generation (no new one left behind), and its specialisation running again.
+      expect(await state(h)).toEqual(before)
+      expect(await sh(h, 'cat /run/current-system/etc/sim/specialisation')).toBe('maint')
+    },
+    T
+  )
+
+  it(
     'a specialisation the system does not have fails before anything is armed or switched',
     async () => {
       const h = fleet.host('web1')
@@ -228,7 +257,7 @@ describe('specialisation and install-bootloader', () => {
       const stateFiles = await sh(h, 'ls /run/nix-deploy')
       await nextGeneration()
       const run = await deploy({ host: 'web1', specialisation: 'nope' })
-      expect(run.exitCode).not.toBe(0)
+      expect(run.failure).toMatch(/has no specialisation 'nope'/)
       const r = results(run).web1
       expect(r.status).toBe('failed')
       expect(r.phase).toBe('activate')

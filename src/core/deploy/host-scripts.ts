@@ -66,7 +66,13 @@ probe_state() {
   want=no; if [ -n "$want_path" ] && [ -e "$want_path" ]; then want=yes; fi
   act=no; if [ -n "$cur" ] && [ -x "$cur/bin/switch-to-configuration" ]; then act=yes; fi
   wreal=; if [ "$want" = yes ]; then wreal=$(readlink -f "$want_path" 2>/dev/null || true); fi
-  printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\nactivatable=%s\\nwanted-real=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want" "$act" "$wreal"
+  spec=
+  if [ -n "$cur" ] && [ -n "$prof" ] && [ "$cur" != "$prof" ] && [ -d "$prof/specialisation" ]; then
+    for s in "$prof"/specialisation/*; do
+      if [ "$(readlink -f "$s" 2>/dev/null)" = "$cur" ]; then spec=\${s##*/}; break; fi
+    done
+  fi
+  printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\nactivatable=%s\\nwanted-real=%s\\nspecialisation=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want" "$act" "$wreal" "$spec"
 }
 `
 
@@ -105,7 +111,8 @@ rm -f "$d/lock.info"
  * Deadline: the one the runner last wrote (deadline-ID), else the activation's end + confirm
  * timeout, else the arming time + activation timeout + confirm timeout.
  * $1 state dir, $2 id, $3 confirm timeout, $4 previous toplevel ('' when none), $5 mode,
- * $6 activation timeout, $7 the previous generation's link name.
+ * $6 activation timeout, $7 the previous generation's link name, $8 the system that link's
+ * profile holds when $4 is one of its specialisations ('' : $4 itself).
  */
 export const WATCHDOG =
   RESTORE_PROFILE +
@@ -129,7 +136,7 @@ echo "nix-deploy: not confirmed by $(date -u +%Y-%m-%dT%H:%M:%SZ); restoring \${
 if [ -z "$4" ]; then echo 3 > "$d/rollback-$id.exit"; exit 3; fi
 # Wait for a running activation to end first (it may be the one that cut the connection).
 n=0; while [ -e "$d/switch-$id.log" ] && [ ! -s "$d/switch-$id.exit" ] && [ $n -lt 600 ]; do sleep 1; n=$((n+1)); done
-if [ "$5" != test ]; then restore_profile "$4" "$7" delete || { echo 1 > "$d/rollback-$id.exit"; exit 1; }; fi
+if [ "$5" != test ]; then restore_profile "\${8:-$4}" "$7" delete || { echo 1 > "$d/rollback-$id.exit"; exit 1; }; fi
 if [ "$5" = boot ]; then act=boot; elif [ "$5" = test ]; then act=test; else act=switch; fi
 "$4/bin/switch-to-configuration" "$act"
 echo $? > "$d/rollback-$id.exit"
@@ -137,7 +144,8 @@ echo $? > "$d/rollback-$id.exit"
 
 /**
  * Arms the watchdog. $1 state dir, $2 id, $3 confirm timeout, $4 previous, $5 mode,
- * $6 activation timeout, $7 the watchdog script, $8 the previous generation's link name.
+ * $6 activation timeout, $7 the watchdog script, $8 the previous generation's link name, $9 the
+ * system of that generation when $4 is one of its specialisations ('' otherwise).
  * The script is written to $d/watchdog-$id.sh (root only) and run from there: see the top of
  * this file for why it must not travel inside the unit.
  */
@@ -149,9 +157,9 @@ wd=$d/watchdog-$id.sh
 (umask 077 && printf '%s\n' "$7" > "$wd.tmp") && mv -f "$wd.tmp" "$wd" || exit 70
 date +%s > "$d/armed-$id"
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-  systemd-run --unit "nix-deploy-watchdog-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" -- /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" || exit 71
+  systemd-run --unit "nix-deploy-watchdog-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" -- /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" "$9" || exit 71
 else
-  setsid /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" </dev/null >/dev/null 2>&1 &
+  setsid /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" "$9" </dev/null >/dev/null 2>&1 &
   echo $! > "$d/watchdog-$id.pid"
 fi
 echo armed

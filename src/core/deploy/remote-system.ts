@@ -46,6 +46,8 @@ export interface Probe {
   activatable: boolean
   /** The wanted path with its links resolved (a specialisation's own system), when it exists. */
   wantedReal: string | null
+  /** The specialisation of the profile's system that runs now (current is its own system). */
+  specialisation: string | null
 }
 
 const SHORT = 60_000
@@ -122,7 +124,8 @@ export class RemoteSystem {
       flock: kv.get('flock') === 'yes',
       hasWanted: kv.get('has-wanted') === 'yes',
       activatable: kv.get('activatable') === 'yes',
-      wantedReal: kv.get('wanted-real') || null
+      wantedReal: kv.get('wanted-real') || null,
+      specialisation: kv.get('specialisation') || null
     }
   }
 
@@ -194,7 +197,8 @@ export class RemoteSystem {
     previous: string | null,
     previousLink: string | null,
     mode: DeployMode,
-    activationSeconds: number
+    activationSeconds: number,
+    previousProfileSystem: string | null = null
   ): Promise<void> {
     const args = [
       STATE_DIR,
@@ -204,7 +208,8 @@ export class RemoteSystem {
       mode,
       String(activationSeconds),
       WATCHDOG,
-      previousLink ?? ''
+      previousLink ?? '',
+      previousProfileSystem ?? ''
     ]
     await this.script(ARM, args, 'arm', 'arming the rollback watchdog')
   }
