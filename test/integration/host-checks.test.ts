@@ -30,9 +30,11 @@ const FLAKE = `{
       lib = import ./lib;
       gen = builtins.fromJSON (builtins.readFile ./gen.json);
       hosts = builtins.fromJSON (builtins.readFile ./hosts.json);
+      nossh = builtins.fromJSON (builtins.readFile ./nossh.json);
       mk = name: h: lib.mkHost {
         inherit name;
         services.app = { config = "generation-\${toString gen}"; };
+        stopSsh = nossh;
         specialisations = if name == "web1" then { maint = { health = { body = "maintenance"; }; }; } else { };
         deployment = { targetHost = h.address; }
           // (if name == "web2" then {
@@ -99,7 +101,12 @@ async function sh(h: SimHost, script: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  repo = await makeFlakeRepo({ 'flake.nix': FLAKE, 'hosts.json': '{}', 'gen.json': '0' })
+  repo = await makeFlakeRepo({
+    'flake.nix': FLAKE,
+    'hosts.json': '{}',
+    'gen.json': '0',
+    'nossh.json': 'false'
+  })
   fleet = await startFleet({ hosts: HOSTS })
   const hosts = Object.fromEntries(fleet.hosts.map(h => [h.name, { address: h.address }]))
   await repo.commit({ 'hosts.json': JSON.stringify(hosts, null, 2) }, 'the fleet')
@@ -170,6 +177,36 @@ describe('health checks the flake keeps with a host', () => {
         true
       ])
       expect((await state(h)).current).toBe(ok['store-path'])
+    },
+    T
+  )
+
+  it(
+    'the rollback action reads the flake checks too, and leaves a refused one out with a warning',
+    async () => {
+      const h = fleet.host('web3')
+      const before = await state(h)
+      expect(before.generations.length).toBeGreaterThan(1)
+      const run = await runAction({
+        action: 'rollback',
+        workspace: repo.path,
+        inputs: {
+          host: 'web3',
+          'ssh-private-key': fleet.privateKey,
+          'ssh-known-hosts': fleet.knownHosts,
+          'health-timeout': '6'
+        }
+      })
+      expect(run.failure).toBeUndefined()
+      expect(run.outputs.status).toBe('rolled-back')
+      expect(run.annotations.filter(a => a.level === 'warning').map(a => a.message)).toContainEqual(
+        expect.stringMatching(
+          /^Host web3: the health check command .* is refused: .*'allow-flake-commands: true'\. The rollback goes on with the workflow's checks only\.$/
+        )
+      )
+      const after = await state(h)
+      expect(after.generations).toEqual(before.generations)
+      expect(after.current).not.toBe(before.current)
     },
     T
   )
@@ -268,6 +305,29 @@ describe('specialisation and install-bootloader', () => {
       expect(await sh(h, 'wc -l < /run/sim/activations')).toBe(activations)
       // No watchdog was armed, no activation started: the host's state folder is as it was.
       expect(await sh(h, 'ls /run/nix-deploy')).toBe(stateFiles)
+    },
+    T
+  )
+
+  it(
+    "a specialisation whose new system cuts SSH: the host's watchdog brings back the same generation and specialisation",
+    async () => {
+      const h = fleet.host('web1')
+      const before = await state(h)
+      expect(await sh(h, 'cat /run/current-system/etc/sim/specialisation')).toBe('maint')
+      generation++
+      await repo.commit(
+        { 'gen.json': JSON.stringify(generation), 'nossh.json': 'true' },
+        'a generation without sshd'
+      )
+      const run = await deploy({ host: 'web1', specialisation: 'maint', 'confirm-timeout': '6' })
+      await repo.commit({ 'nossh.json': 'false' }, 'sshd again')
+      const r = results(run).web1
+      expect(r.status).toBe('rolled-back')
+      expect(r.error).toMatch(/watchdog restored the previous generation/)
+      expect(await state(h)).toEqual(before)
+      expect(await sh(h, 'cat /run/current-system/etc/sim/specialisation')).toBe('maint')
+      expect(await h.sshAlive()).toBe(true)
     },
     T
   )
