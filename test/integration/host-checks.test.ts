@@ -314,6 +314,9 @@ describe('specialisation and install-bootloader', () => {
     async () => {
       const h = fleet.host('web1')
       const before = await state(h)
+      // The premise: a specialisation of the profile's system runs.
+      expect(before.current).toBe(await sh(h, `readlink -f ${before.profile}/specialisation/maint`))
+      expect(before.current).not.toBe(before.profile)
       expect(await sh(h, 'cat /run/current-system/etc/sim/specialisation')).toBe('maint')
       generation++
       await repo.commit(
