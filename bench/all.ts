@@ -3,7 +3,7 @@
  * do not colour another's), then gathers the `.bench/<name>.json` files they write into
  * docs/benchmarks.md with the machine they ran on and how to reproduce them. Run: `npm run bench`.
  *
- * Benchmarks: bench/matrix.ts, bench/diff.ts, bench/action.ts, bench/deploy.ts, bench/fleet.ts; a missing one is
+ * Benchmarks: bench/matrix.ts, bench/diff.ts, bench/action.ts, bench/deploy.ts, bench/fleet.ts, bench/cache.ts; a missing one is
  * skipped (and said so). The whole run is kept under 10 minutes: each benchmark gets what is left
  * of that budget, and one that runs out is stopped and reported as such.
  *
@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { NIX_CONFIG } from '../test/harness/nix-env.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const BENCHMARKS = ['matrix', 'diff', 'action', 'deploy', 'fleet']
+const BENCHMARKS = ['matrix', 'diff', 'action', 'deploy', 'fleet', 'cache']
 const BUDGET_MS = 10 * 60 * 1000
 const args = process.argv.slice(2)
 const onlyArg = args.indexOf('--only')

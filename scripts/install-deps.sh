@@ -15,6 +15,8 @@ command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
 command -v systemd-nspawn >/dev/null 2>&1 || missing+=(systemd-container)
 command -v perl >/dev/null 2>&1 || missing+=(perl)
 command -v tar >/dev/null 2>&1 || missing+=(tar)
+# The HTTP binary cache of test/integration/binary-cache.test.ts (WebDAV PUT for uploads).
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

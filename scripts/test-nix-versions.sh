@@ -25,7 +25,8 @@ export NODE_OPTIONS=--experimental-vm-modules
 # The integration files that run Nix (all but repository and workflows, which read files only).
 NIX_FILES=(
   check matrix build diff diff-report dry-activate deploy deploy-environment health fleet
-  fleet-deploy cli security-forks security-injection security-output security-secrets
+  fleet-deploy cli security-forks security-injection security-output security-secrets binary-cache
+  colmena drift update
 )
 
 if [ "${1:-}" = --inside ]; then

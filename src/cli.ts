@@ -7,6 +7,8 @@ import { matrixCommand } from './commands/matrix.js'
 import { buildCommand } from './commands/build.js'
 import { diffCommand } from './commands/diff.js'
 import { dryActivateCommand } from './commands/dry-activate.js'
+import { updateCommand } from './commands/update.js'
+import { renderUpdateText } from './core/update.js'
 import { booleanOptions, terminalOptions, type CommandName } from './commands/inputs.js'
 import { renderDryActivateText } from './core/render-dry-activate.js'
 import { renderText, toJson } from './core/render-diff.js'
@@ -19,13 +21,16 @@ import { renderCheckText } from './core/render-check.js'
 import { renderMatrixText } from './core/render-matrix.js'
 import { deployCommand, deployFailure, rollbackCommand } from './commands/deploy.js'
 import { renderDeployText } from './core/deploy/render.js'
-import { resultRecord, type HostResult } from './core/deploy/types.js'
+import { resultRecord, type HostResult } from './core/model.js'
 import fs from 'node:fs'
+import { driftCommand } from './commands/drift.js'
+import { driftRecord, renderDriftText } from './core/drift.js'
 
 /** `--<input>-file PATH` reads the input from a file (a key on the command line is visible in `ps`). */
 const FILE_OPTIONS: Record<string, string> = {
   'ssh-private-key-file': 'ssh-private-key',
-  'ssh-known-hosts-file': 'ssh-known-hosts'
+  'ssh-known-hosts-file': 'ssh-known-hosts',
+  'signing-key-file': 'signing-key'
 }
 
 interface Command {
@@ -132,6 +137,54 @@ const commands: Record<CommandName, Command> = {
       )
       if (failure) process.stderr.write(`error: ${failure}\n`)
       return failure ? 1 : 0
+    }
+  },
+  drift: {
+    summary:
+      'which hosts do not run what they should: expected (deployed or flake) vs running and booted',
+    run: async (ctx, json) => {
+      // expected: deployed reads GitHub's records, with GITHUB_TOKEN and GITHUB_REPOSITORY as set.
+      const token = process.env.GITHUB_TOKEN ?? ''
+      const run = await driftCommand(ctx, {
+        terminal: true,
+        deployedRecords:
+          token && process.env.GITHUB_REPOSITORY
+            ? async (environment, hosts) =>
+                (await import('./actions/deployments.js')).lastSuccessfulDeploys(
+                  token,
+                  environment,
+                  hosts
+                )
+            : undefined
+      })
+      process.stdout.write(
+        json
+          ? JSON.stringify(run.report.results.map(driftRecord), null, 2) + '\n'
+          : renderDriftText(run.report)
+      )
+      return 0
+    }
+  },
+  update: {
+    summary:
+      "update flake.lock in place (every input, or --inputs) and show each host's closure diff",
+    run: async (ctx, json) => {
+      const { result } = await updateCommand(ctx)
+      process.stdout.write(
+        json
+          ? JSON.stringify(
+              {
+                changed: result.changed,
+                inputs: result.inputs,
+                hosts: result.hosts,
+                unchangedHosts: result.unchangedHosts
+              },
+              null,
+              2
+            ) + '\n'
+          : renderUpdateText(result)
+      )
+      return 0
     }
   }
 }

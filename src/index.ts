@@ -19,10 +19,12 @@ const actions: Record<string, () => Promise<Entry>> = {
     main: (await import('./actions/dry-activate.js')).runDryActivate
   }),
   deploy: async () => ({ main: (await import('./actions/deploy.js')).runDeploy }),
-  rollback: async () => ({ main: (await import('./actions/deploy.js')).runRollback })
+  rollback: async () => ({ main: (await import('./actions/deploy.js')).runRollback }),
+  drift: async () => ({ main: (await import('./actions/drift.js')).runDrift }),
+  update: async () => ({ main: (await import('./actions/update.js')).runUpdate })
 }
 /** The actions whose post step removes the SSH folder. */
-const withPost = new Set(['build', 'dry-activate', 'deploy', 'rollback'])
+const withPost = new Set(['build', 'dry-activate', 'deploy', 'rollback', 'drift'])
 
 export async function main(action: string, phase: 'main' | 'post' = 'main'): Promise<void> {
   const load = actions[action]

@@ -98,7 +98,7 @@ export async function saveClosure(
  */
 export async function restoreClosure(
   storePath: string,
-  opts: ClosureCacheOptions & { store?: string }
+  opts: ClosureCacheOptions & { store?: string; trustedKeys: string[] }
 ): Promise<RestoreResult> {
   let key = ''
   let dir = ''
@@ -131,6 +131,7 @@ export async function restoreClosure(
     )
     await importClosure(storePath, dir, {
       store: opts.store,
+      trustedKeys: opts.trustedKeys,
       logger: opts.logger,
       host: opts.host,
       env: opts.env

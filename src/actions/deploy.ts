@@ -1,7 +1,7 @@
 /** The `deploy` action (and the root action): health-gated deploy with automatic rollback. */
 import { deployCommand, deployFailure, rollbackCommand } from '../commands/deploy.js'
 import { renderDeployMarkdown } from '../core/deploy/render.js'
-import { resultRecord } from '../core/deploy/types.js'
+import { resultRecord } from '../core/model.js'
 import { DeploymentRecorder } from './deployments.js'
 import {
   input,
@@ -23,6 +23,7 @@ import {
 } from '../core/approval.js'
 import { ActionError } from '../core/errors.js'
 import { parseBool } from '../core/inputs.js'
+import { parseTrustedKeys } from '../core/binary-cache.js'
 
 export async function runDeploy(): Promise<void> {
   await runAction('deploy', async log => {
@@ -58,7 +59,11 @@ export async function runDeploy(): Promise<void> {
         ensureLocal: async (storePath, host) => {
           const r = await (
             await import('./actions-cache.js')
-          ).restoreClosure(storePath, { logger: log, host })
+          ).restoreClosure(storePath, {
+            logger: log,
+            host,
+            trustedKeys: parseTrustedKeys('trusted-public-keys', input('trusted-public-keys'))
+          })
           return r.status === 'present' || r.status === 'restored'
         },
         onHostStart: recorder ? (host, storePath) => recorder.start(host, storePath) : undefined,

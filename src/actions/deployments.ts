@@ -10,12 +10,16 @@
  * history says which host runs what. Every status is written with `auto_inactive: false`:
  * GitHub's default (true) marks every earlier successful deployment of a non-production
  * environment inactive, so each host's record would hide the other hosts' and the job's own.
+ *
+ * The payload `{host, storePath}` is part of the public contract: the drift action
+ * (`lastSuccessfulDeploys` below) reads each host's expected system from it.
  */
 import { octokit } from './octokit.js'
-import { describeError } from '../core/errors.js'
+import { ActionError, describeError } from '../core/errors.js'
 import type { Logger } from '../core/log.js'
-import type { HostResult } from '../core/deploy/types.js'
+import type { HostResult } from '../core/model.js'
 import { runSummaryUrl } from './pr-comment.js'
+import type { DeployedRecord } from '../commands/drift.js'
 
 export class DeploymentRecorder {
   private readonly ids = new Map<string, number>()
@@ -161,4 +165,92 @@ export async function failedLastDeploys(
     )
   }
   return out
+}
+
+/** Deployments examined per host, newest first, before giving up on finding a successful one. */
+const RECORDS_PER_HOST = 50
+
+/**
+ * Each host's last successful deployment in `environment`, from the records the deploy action
+ * writes (`task: deploy:<host>`, `payload: {host, storePath}`): the newest deployment whose newest
+ * status is `success` (or `inactive`: GitHub marks a success inactive once superseded). A host
+ * with no such record maps to null. Records that cannot be read are an error naming the token's
+ * permission: without them drift has nothing to compare with.
+ */
+export async function lastSuccessfulDeploys(
+  token: string,
+  environment: string,
+  hosts: string[],
+  env: NodeJS.ProcessEnv = process.env
+): Promise<Map<string, DeployedRecord | null>> {
+  const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/')
+  if (!owner || !repo)
+    throw new ActionError(
+      "expected: deployed reads the repository's deployment records, but GITHUB_REPOSITORY is not set (run it in a workflow, or use expected: flake).",
+      { input: 'expected' }
+    )
+  const out = new Map<string, DeployedRecord | null>()
+  try {
+    const gh = await octokit(token, env.GITHUB_API_URL || 'https://api.github.com')
+    for (const host of hosts) {
+      out.set(host, null)
+      let seen = 0
+      for (let page = 1; seen < RECORDS_PER_HOST; page++) {
+        const deps = await gh.rest.repos.listDeployments({
+          owner,
+          repo,
+          environment,
+          task: `deploy:${host}`.slice(0, 100),
+          per_page: 25,
+          page
+        })
+        for (const d of deps.data) {
+          seen++
+          const storePath = recordedStorePath(d.payload, host)
+          if (!storePath) continue
+          const statuses = await gh.rest.repos.listDeploymentStatuses({
+            owner,
+            repo,
+            deployment_id: d.id,
+            per_page: 1
+          })
+          const state = statuses.data[0]?.state
+          if (state === 'success' || state === 'inactive') {
+            out.set(host, { storePath, deploymentId: d.id, sha: d.sha, createdAt: d.created_at })
+            break
+          }
+        }
+        if (out.get(host) || deps.data.length < 25) break
+      }
+    }
+  } catch (err) {
+    if (err instanceof ActionError) throw err
+    throw new ActionError(
+      `Could not read the deployment records of environment '${environment}': ${describeError(err)} (the token needs deployments: read).`,
+      { input: 'github-token' }
+    )
+  }
+  return out
+}
+
+/**
+ * The store path a deploy record names for `host`: its payload `{host, storePath}`, what the
+ * deploy action writes. (Its description names the path too, but cut to GitHub's 140 characters.)
+ */
+export function recordedStorePath(payload: unknown, host: string): string | null {
+  const valid = (p: unknown): p is string =>
+    typeof p === 'string' && /^\/nix\/store\/[0-9a-z]{32}-[^/\s]+$/.test(p)
+  let data = payload
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data)
+    } catch {
+      data = null
+    }
+  }
+  if (data && typeof data === 'object') {
+    const p = data as { host?: unknown; storePath?: unknown }
+    if (p.host === host && valid(p.storePath)) return p.storePath
+  }
+  return null
 }

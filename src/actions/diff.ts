@@ -1,5 +1,5 @@
 /** The `diff` action: the closure diff of two systems, as outputs, files, summary and comment. */
-import * as core from '@actions/core'
+import * as core from './runner-protocol.js'
 import { defaultBool } from '../commands/inputs.js'
 import { octokit } from './octokit.js'
 import { diffCommand, diffReportCommand, type DiffReport } from '../commands/diff.js'

@@ -12,6 +12,7 @@ import { fileLabel } from '../core/build.js'
 import type { DryActivateReport } from '../core/dry-activate.js'
 import { ActionError } from '../core/errors.js'
 import { parseBool } from '../core/inputs.js'
+import { parseTrustedKeys } from '../core/binary-cache.js'
 import type { Logger } from '../core/log.js'
 import { escapeMarkdown, heading } from '../core/markdown.js'
 import {
@@ -74,6 +75,7 @@ export async function runDryActivate(): Promise<void> {
               (await import('./actions-cache.js')).restoreClosure(storePath, {
                 logger: log,
                 host: h,
+                trustedKeys: parseTrustedKeys('trusted-public-keys', input('trusted-public-keys')),
                 tempRoot: runnerTemp()
               })
             )

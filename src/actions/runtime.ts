@@ -5,7 +5,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import * as core from '@actions/core'
 import { ActionError, describeError } from '../core/errors.js'
 import { neutraliseCommands, type Annotation, type Logger } from '../core/log.js'
 import { visibleInvisibles } from '../core/markdown.js'
@@ -13,6 +12,7 @@ import { describeNixError, parseNixErrors, sameContentAs } from '../core/nix-err
 import { killAll } from '../core/process.js'
 import { closeMastersIn, closeMastersNow } from '../core/ssh.js'
 import { secrets } from '../core/secrets.js'
+import * as core from './runner-protocol.js'
 
 /** GitHub shows at most 10 error and 10 warning annotations per step; the rest go to the log. */
 export const ANNOTATION_LIMIT = 10
@@ -28,7 +28,7 @@ export const SUMMARY_LIMIT = 1024 * 1024
 /**
  * Plain log lines: scrubbed of secrets, and neutralised (`neutraliseCommands`) so that nothing
  * from outside can act as a workflow command. Annotations, debug lines and group titles are
- * written as commands by @actions/core, which escapes their text (`%0A` for a line break), so
+ * written as commands by runner-protocol.ts, which escapes their text as the toolkit does (`%0A` for a line break), so
  * their content can never start a line of its own.
  */
 function logLine(text: string): void {
@@ -143,7 +143,7 @@ export async function writeSummary(markdown: string): Promise<void> {
     text +=
       "\n\n_The summary was cut at GitHub's 1 MiB limit; the full report is in the files named in the step outputs._\n"
   }
-  await core.summary.addRaw(text, true).write()
+  await core.appendSummary(text, true)
 }
 
 /**

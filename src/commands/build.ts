@@ -30,6 +30,13 @@ import { assertFlakeExists, localFlakeDir } from '../core/local-flake.js'
 import { SshSession, remoteRun, type Remote } from '../core/ssh.js'
 import { parseTarget, validateHostName } from '../core/target.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
+import {
+  isSshStore,
+  parseSigningKey,
+  parseStoreUrl,
+  pushClosure,
+  signClosure
+} from '../core/binary-cache.js'
 import type { CommandContext, InputReader } from './types.js'
 import type { BuildRun } from '../core/model.js'
 import { defaultOf } from './inputs.js'
@@ -59,7 +66,7 @@ export function readBuildTarget(get: InputReader, flake: string, cwd: string): B
   }
   if (!host && !installable) {
     throw new ActionError(
-      "Input 'host' is required (a nixosConfigurations attribute name), unless 'installable' names what to build.",
+      "Input 'host' is required (a host of the flake: in nixosConfigurations, a colmena hive or deploy.nodes), unless 'installable' names what to build.",
       { input: 'host' }
     )
   }
@@ -83,14 +90,14 @@ export async function buildCommand(
 ): Promise<BuildRun> {
   const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('build', 'flake'))
   assertFlakeExists(flake, ctx.cwd)
-  const target = readBuildTarget(ctx.get, flake, ctx.cwd)
+  let target = readBuildTarget(ctx.get, flake, ctx.cwd)
   const diffAgainst = ctx.get('diff-against')
   let against = parseDiffAgainst(diffAgainst)
   const log = ctx.logger
 
   // Everything that can be checked before the build is checked first.
   if (ctx.get('host')) {
-    await requireHost(flake, target.host!, `in the flake '${flake}'`, {
+    target = await requireHost(flake, target.host!, `in the flake '${flake}'`, {
       cwd: ctx.cwd,
       logger: log,
       input: 'host'
@@ -100,16 +107,22 @@ export async function buildCommand(
     against = await prepareSide('diff-against', against, { target }, { cwd: ctx.cwd, logger: log })
   }
   const remote = against === 'deployed' ? await deployedRemote(ctx, flake, target) : undefined
-  // The SSH inputs are checked (and the key written to its private folder) before the build too.
-  const session = remote
-    ? SshSession.create(
-        sshSettingsFromInputs(ctx.get, { terminal: opts.terminal }),
-        opts.tempRoot ?? os.tmpdir()
-      )
+  // push-to and signing-key are checked before the build too.
+  const pushTo = ctx.get('push-to') ? parseStoreUrl('push-to', ctx.get('push-to')) : undefined
+  const signingKey = ctx.get('signing-key')
+    ? parseSigningKey('signing-key', ctx.get('signing-key'))
     : undefined
+  // The SSH inputs are checked (and the key written to its private folder) before the build too.
+  const session =
+    remote || (pushTo && isSshStore(pushTo))
+      ? SshSession.create(
+          sshSettingsFromInputs(ctx.get, { terminal: opts.terminal }),
+          opts.tempRoot ?? os.tmpdir()
+        )
+      : undefined
   if (session) opts.onSession?.(session.dir)
   try {
-    return await buildAndCompare(ctx, opts, {
+    const run = await buildAndCompare(ctx, opts, {
       flake,
       target,
       diffAgainst,
@@ -117,6 +130,8 @@ export async function buildCommand(
       remote,
       session
     })
+    await signAndPush(ctx, run, { signingKey, pushTo, session, tempRoot: opts.tempRoot })
+    return run
   } finally {
     session?.dispose()
   }
@@ -286,9 +301,45 @@ async function deployedSide(
   return { path: current, closure, description: `deployed on ${remote.host}` }
 }
 
+/** `signing-key`, then `push-to`: every path of the closure signed, then copied to the cache. */
+async function signAndPush(
+  ctx: CommandContext,
+  run: BuildRun,
+  p: { signingKey?: string; pushTo?: string; session?: SshSession; tempRoot?: string }
+): Promise<void> {
+  const log = ctx.logger
+  const storePath = run.built.storePath
+  if (p.signingKey) {
+    const name = p.signingKey.slice(0, p.signingKey.indexOf(':'))
+    await log.group(`Signing the closure with ${name}`, () =>
+      signClosure([storePath], p.signingKey!, {
+        logger: log,
+        host: run.target.host,
+        tempRoot: p.tempRoot
+      })
+    )
+    run.signedBy = name
+  }
+  if (p.pushTo) {
+    const to = p.pushTo
+    await log.group(`Pushing the closure to ${to}`, () =>
+      pushClosure([storePath], to, {
+        logger: log,
+        host: run.target.host,
+        env: isSshStore(to) && p.session ? p.session.storeEnv() : undefined
+      })
+    )
+    run.pushedTo = to
+    log.info(
+      `Pushed ${storePath} and its closure to ${to}${run.signedBy ? `, signed by ${run.signedBy}` : ' (unsigned: a deploy with trusted-public-keys will refuse it)'}.`
+    )
+  }
+}
+
 /** The build's outputs, as the action sets them (diff files added by the adapter). */
 export function buildOutputs(run: BuildRun): Record<string, string> {
   return {
+    'store-paths': JSON.stringify({ [run.label]: run.built.storePath }),
     'store-path': run.built.storePath,
     'drv-path': run.built.drvPath,
     'closure-size': String(run.closure.bytes),

@@ -6,7 +6,17 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ActionError, hostError } from '../core/errors.js'
-import { readInventory, requireTarget, type HostInfo } from '../core/flake.js'
+import {
+  evalSystemDrvPaths,
+  evalSystemOutPaths,
+  indexOfInventory,
+  locateSystems,
+  readInventory,
+  requireTarget,
+  unwrapSystems,
+  type HostInfo
+} from '../core/flake.js'
+import { hostTarget } from '../core/build.js'
 import { parseHealthChecks, type HealthCheck } from '../core/health-config.js'
 import { hostHealthChecks, readFlakeChecks } from '../core/host-checks.js'
 import {
@@ -21,7 +31,7 @@ import {
   type Strategy
 } from '../core/inputs.js'
 import { assertFlakeExists, localFlakeDir } from '../core/local-flake.js'
-import { attrName, nixBuild, nixEvalJson, nixPathsValid, toplevelInstallable } from '../core/nix.js'
+import { nixBuild, nixPathsValid } from '../core/nix.js'
 import { parseSelector, selectHosts } from '../core/selector.js'
 import { SshSession, type Remote } from '../core/ssh.js'
 import { parseTarget, targetAddress, validateHostName } from '../core/target.js'
@@ -33,13 +43,14 @@ import {
   type RollbackScope,
   type RolloutResult
 } from '../core/deploy/rollout.js'
-import {
-  newHostResult,
-  type DeployMode,
-  type HostResult,
-  type HostStatus
-} from '../core/deploy/types.js'
+import { newHostResult, type DeployMode, type HostResult, type HostStatus } from '../core/model.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
+import {
+  fetchVerified,
+  isSshStore,
+  parseSubstituters,
+  parseTrustedKeys
+} from '../core/binary-cache.js'
 import type { CommandContext } from './types.js'
 import { defaultBool, defaultInt, defaultOf } from './inputs.js'
 
@@ -62,19 +73,23 @@ export interface DeployRun extends RolloutResult {
   strategy: Strategy
 }
 
-interface Selected {
+export interface Selected {
   hosts: string[]
   inventory: Map<string, HostInfo> | null
 }
 
-/** host | hosts | on: exactly one. */
-async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): Promise<Selected> {
+/** host | hosts | on: exactly one. `verb` names what is done to them, for the messages. */
+export async function selectDeployHosts(
+  ctx: CommandContext,
+  needInventory: boolean,
+  verb = 'deploy'
+): Promise<Selected> {
   const host = ctx.get('host')
   const hosts = ctx.get('hosts')
   const on = ctx.get('on')
   const given = [host && 'host', hosts && 'hosts', on && 'on'].filter(Boolean)
   if (given.length === 0)
-    throw new ActionError("Input 'host', 'hosts' or 'on' is required: which hosts to deploy.", {
+    throw new ActionError(`Input 'host', 'hosts' or 'on' is required: which hosts to ${verb}.`, {
       input: 'host'
     })
   if (given.length > 1)
@@ -110,11 +125,11 @@ async function selectDeployHosts(ctx: CommandContext, needInventory: boolean): P
     }
   }
   if (names.length === 0)
-    throw new ActionError('No host to deploy: the selection is empty.', { input: 'on' })
+    throw new ActionError(`No host to ${verb}: the selection is empty.`, { input: 'on' })
   return { hosts: [...new Set(names)], inventory }
 }
 
-function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
+export function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
   const targetInput = ctx.get('target')
   if (targetInput && sel.hosts.length > 1)
     throw new ActionError(
@@ -140,14 +155,141 @@ function remotes(ctx: CommandContext, sel: Selected): Map<string, Remote> {
   return out
 }
 
+/** `store-paths`: a JSON object host → store path (build's output; several may be merged). */
+export function parseStorePathsInput(value: string): Map<string, string> {
+  let data: unknown
+  try {
+    data = JSON.parse(value)
+  } catch {
+    throw new ActionError(
+      "Input 'store-paths' is not JSON: give an object host → /nix/store path, as build's store-paths output writes it.",
+      { input: 'store-paths' }
+    )
+  }
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    throw new ActionError(
+      "Input 'store-paths' must be a JSON object host → /nix/store path, as build's store-paths output writes it.",
+      { input: 'store-paths' }
+    )
+  const out = new Map<string, string>()
+  for (const [h, p] of Object.entries(data as Record<string, unknown>)) {
+    validateHostName(h, "Input 'store-paths'")
+    out.set(h, parseStorePath('store-paths', typeof p === 'string' ? p : String(p)))
+  }
+  return out
+}
+
+/** The binary cache inputs, checked together: both or neither. */
+export function cacheInputs(
+  ctx: CommandContext
+): { substituters: string[]; keys: string[] } | null {
+  const subs = ctx.get('substituters')
+  const keys = ctx.get('trusted-public-keys')
+  // trusted-public-keys alone checks closures restored from the Actions cache (actions-cache.ts).
+  if (!subs) return null
+  if (!keys)
+    throw new ActionError(
+      "Input 'substituters' is given without 'trusted-public-keys': every path from the cache must be signed by a key you trust (nix key convert-secret-to-public prints it).",
+      { input: 'trusted-public-keys' }
+    )
+  const substituters = parseSubstituters('substituters', subs)
+  const trusted = parseTrustedKeys('trusted-public-keys', keys)
+  if (substituters.length === 0 || trusted.length === 0)
+    throw new ActionError("Inputs 'substituters' and 'trusted-public-keys' must not be empty.", {
+      input: substituters.length === 0 ? 'substituters' : 'trusted-public-keys'
+    })
+  return { substituters, keys: trusted }
+}
+
+/**
+ * With substituters: each host's store path (store-path, store-paths, else evaluated: no build),
+ * its closure fetched into the runner's store from the cache with signatures checked. Throws
+ * naming the host and the path before any host is touched.
+ */
+async function storePathsFromCache(
+  ctx: CommandContext,
+  hosts: string[],
+  cache: { substituters: string[]; keys: string[] },
+  session: SshSession,
+  inventory: Map<string, HostInfo> | null
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  const given = ctx.get('store-path')
+  if (given) {
+    if (hosts.length > 1)
+      throw new ActionError("Input 'store-path' is one host's system: use it with 'host'.", {
+        input: 'store-path'
+      })
+    out.set(hosts[0], parseStorePath('store-path', given))
+  }
+  const map = ctx.get('store-paths') ? parseStorePathsInput(ctx.get('store-paths')) : null
+  for (const h of hosts) if (!out.has(h) && map?.has(h)) out.set(h, map.get(h)!)
+  const rest = hosts.filter(h => !out.has(h))
+  if (rest.length) {
+    const flake = parseFlakeRef('flake', ctx.get('flake') || D('flake'))
+    // Where each host's system is (nixosConfigurations, a colmena hive, a deploy-rs profile).
+    const evaluated = await ctx.logger.group(
+      `Evaluating the store paths of ${rest.join(', ')} (nothing is built)`,
+      () =>
+        evalSystemOutPaths(flake, rest, {
+          cwd: ctx.cwd,
+          logger: ctx.logger,
+          phase: 'evaluate',
+          index: inventory ? indexOfInventory([...inventory.values()]) : undefined
+        })
+    )
+    for (const h of rest) {
+      if (typeof evaluated[h] !== 'string')
+        throw new ActionError(
+          `Host ${h} does not exist in the flake '${flake}' (no nixosConfigurations, colmenaHive or deploy.nodes entry of that name).`,
+          { host: h, input: 'host', phase: 'evaluate' }
+        )
+      out.set(h, parseStorePath('store-paths', evaluated[h]))
+    }
+  }
+  const env = cache.substituters.some(isSshStore) ? session.storeEnv() : undefined
+  const fetched = new Set<string>()
+  for (const h of hosts) {
+    const p = out.get(h)!
+    if (fetched.has(p)) continue
+    await ctx.logger.group(`Fetching the system of ${h} from the cache`, () =>
+      fetchVerified(p, cache.substituters, cache.keys, { logger: ctx.logger, host: h, env })
+    )
+    fetched.add(p)
+  }
+  return out
+}
+
 /** The store path each host should run: the `store-path` input, or a build (one nix process). */
 async function storePaths(
   ctx: CommandContext,
   hosts: string[],
-  hooks: DeployHooks
+  hooks: DeployHooks,
+  session: SshSession,
+  inventory: Map<string, HostInfo> | null = null
 ): Promise<Map<string, string>> {
+  const cache = cacheInputs(ctx)
+  if (cache) return storePathsFromCache(ctx, hosts, cache, session, inventory)
   const given = ctx.get('store-path')
   const out = new Map<string, string>()
+  const map = ctx.get('store-paths') ? parseStorePathsInput(ctx.get('store-paths')) : null
+  if (map && !given) {
+    // Without a cache, store-paths must name systems this runner has (nothing is imported unchecked).
+    const missing = hosts.filter(h => !map.has(h))
+    if (missing.length === 0) {
+      const valid = await nixPathsValid([...new Set(map.values())], { logger: ctx.logger })
+      for (const h of hosts) {
+        const p = map.get(h)!
+        if (!valid.get(p))
+          throw new ActionError(
+            `Input 'store-paths': ${p} (host ${h}) is not in this runner's Nix store; give substituters and trusted-public-keys to fetch it from the binary cache build pushed to.`,
+            { input: 'store-paths', host: h, phase: 'resolve' }
+          )
+        out.set(h, p)
+      }
+      return out
+    }
+  }
   if (given) {
     if (hosts.length > 1)
       throw new ActionError("Input 'store-path' is one host's system: use it with 'host'.", {
@@ -165,21 +307,33 @@ async function storePaths(
     return out
   }
   const flake = parseFlakeRef('flake', ctx.get('flake') || D('flake'))
+  // Where each host's system is: nixosConfigurations, a colmena hive, a deploy-rs profile.
+  const refs = await locateSystems(flake, hosts, {
+    cwd: ctx.cwd,
+    logger: ctx.logger,
+    phase: 'build',
+    index: inventory ? indexOfInventory([...inventory.values()]) : undefined
+  })
+  const absent = hosts.filter(h => !refs.has(h))
+  if (absent.length > 0)
+    throw new ActionError(
+      `Host ${absent[0]} does not exist in the flake '${flake}' (no nixosConfigurations, colmenaHive or deploy.nodes entry of that name).`,
+      { host: absent[0], input: 'host', phase: 'build' }
+    )
   // `nix build --json` does not list its results in the order of the installables: match them by
-  // derivation, evaluated here in the hosts' order (one evaluation for all).
+  // derivation, evaluated here (one evaluation per output for all hosts).
   const drvs =
     hosts.length > 1
-      ? await nixEvalJson<string[]>(`${flake}#nixosConfigurations`, {
-          apply: `cs: [ ${hosts.map(h => `cs.${attrName(h)}.config.system.build.toplevel.drvPath`).join(' ')} ]`,
+      ? await evalSystemDrvPaths(flake, hosts, {
           cwd: ctx.cwd,
           logger: ctx.logger,
           phase: 'build',
-          what: `evaluating the systems of ${hosts.join(', ')}`
+          refs
         })
       : null
   const built = await ctx.logger.group(`Building ${hosts.length} system(s)`, () =>
     nixBuild(
-      hosts.map(h => toplevelInstallable(flake, h)),
+      hosts.map(h => hostTarget(flake, h, refs.get(h)).installable),
       {
         cwd: ctx.cwd,
         logger: ctx.logger,
@@ -190,15 +344,26 @@ async function storePaths(
     )
   )
   const byDrv = new Map(built.map(b => [b.drvPath, b.outputs.out]))
-  hosts.forEach((h, i) => {
-    const path = drvs ? byDrv.get(drvs[i]) : built[0]?.outputs.out
+  hosts.forEach(h => {
+    const path = drvs ? byDrv.get(drvs[h]) : built[0]?.outputs.out
     if (!path)
       throw hostError(
         { host: h, phase: 'build' },
-        `nix build did not report the system ${drvs?.[i] ?? ''} it built for this host`
+        `nix build did not report the system ${drvs?.[h] ?? ''} it built for this host`
       )
     out.set(h, path)
   })
+  // deploy-rs activation wrappers: the host runs the toplevel inside.
+  const wrapped = hosts.filter(h => refs.get(h)?.wrapped)
+  const inner = await unwrapSystems(flake, wrapped, { cwd: ctx.cwd, logger: ctx.logger })
+  for (const h of wrapped) {
+    if (!inner[h]?.startsWith('/nix/store/'))
+      throw hostError(
+        { host: h, phase: 'build' },
+        `deploy.nodes.${h}.profiles.system.path is deploy-rs's activation, but the system inside it could not be read`
+      )
+    out.set(h, inner[h])
+  }
   return out
 }
 
@@ -264,7 +429,15 @@ function refusedHost(host: string, storePath: string, err: ActionError): HostRes
   const r = newHostResult(host, 'failed', storePath)
   r.failedPhase = 'resolve'
   r.error = err.message
-  r.phases.push({ name: 'resolve', status: 'failed', durationMs: 0, detail: err.message })
+  const now = Date.now()
+  r.phases.push({
+    name: 'resolve',
+    status: 'failed',
+    durationMs: 0,
+    startedAt: now,
+    endedAt: now,
+    detail: err.message
+  })
   return r
 }
 
@@ -376,6 +549,8 @@ export async function deployCommand(
   )
   const ssh = sshSettingsFromInputs(ctx.get, { terminal: hooks.terminal })
 
+  // Checked before anything connects or evaluates.
+  cacheInputs(ctx)
   const needInventory = !(ctx.get('host') && ctx.get('target') && ctx.get('store-path'))
   const sel = await selectDeployHosts(ctx, needInventory)
   const remoteOf = remotes(ctx, sel)
@@ -383,7 +558,7 @@ export async function deployCommand(
   hooks.onSession?.(session.dir)
   try {
     const checksOf = await checksPerHost(ctx, sel, remoteOf, healthChecks, 'deploy')
-    const paths = await storePaths(ctx, sel.hosts, hooks)
+    const paths = await storePaths(ctx, sel.hosts, hooks, session, sel.inventory)
     const who = holder()
     const result = await rollout({
       hosts: sel.hosts,

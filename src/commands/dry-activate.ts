@@ -9,12 +9,14 @@ import os from 'node:os'
 import { buildOne, hostTarget, requireHost, requireLocalPath, someNames } from '../core/build.js'
 import { dryActivate, type DryActivateReport } from '../core/dry-activate.js'
 import { ActionError } from '../core/errors.js'
-import { readInventory, requireTarget } from '../core/flake.js'
+import { evalSystemOutPaths, readInventory, requireTarget } from '../core/flake.js'
 import { parseBool, parseFlakeRef, parsePositiveInt, parseStorePath } from '../core/inputs.js'
 import { assertFlakeExists } from '../core/local-flake.js'
 import { SshSession, type Remote } from '../core/ssh.js'
 import { parseTarget, validateHostName } from '../core/target.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
+import { fetchVerified, isSshStore } from '../core/binary-cache.js'
+import { cacheInputs, parseStorePathsInput } from './deploy.js'
 import type { CommandContext } from './types.js'
 import { defaultBool, defaultInt, defaultOf } from './inputs.js'
 
@@ -72,13 +74,21 @@ export async function dryActivateCommand(
   // Every input is checked before anything slow happens.
   const hostInput = ctx.get('host')
   if (!hostInput)
-    throw new ActionError("Input 'host' is required (a nixosConfigurations attribute name).", {
-      input: 'host'
-    })
+    throw new ActionError(
+      "Input 'host' is required (a host of the flake: a nixosConfigurations attribute, a colmena node or a deploy-rs node).",
+      {
+        input: 'host'
+      }
+    )
   const host = validateHostName(hostInput, "input 'host'")
   const flake = parseFlakeRef('flake', ctx.get('flake') || defaultOf('dry-activate', 'flake'))
   const storePathInput = ctx.get('store-path')
-  const givenPath = storePathInput ? parseStorePath('store-path', storePathInput) : null
+  const storePathsInput = ctx.get('store-paths')
+  const givenPath = storePathInput
+    ? parseStorePath('store-path', storePathInput)
+    : storePathsInput
+      ? (parseStorePathsInput(storePathsInput).get(host) ?? null)
+      : null
   const substituteOnTarget = parseBool(
     'substitute-on-target',
     ctx.get('substitute-on-target'),
@@ -90,6 +100,7 @@ export async function dryActivateCommand(
     defaultInt('dry-activate', 'activation-timeout'),
     { min: 1, max: 24 * 3600 }
   )
+  const cache = cacheInputs(ctx)
   const settings = sshSettingsFromInputs(ctx.get, { terminal: opts.terminal })
   // The flake is needed unless both the system and the destination are given.
   const needFlake = !givenPath || !ctx.get('target')
@@ -101,21 +112,38 @@ export async function dryActivateCommand(
   opts.onSession?.(session.dir)
   try {
     const remote = await resolveRemote(ctx, flake, host)
-    if (!givenPath && ctx.get('target')) {
-      await requireHost(flake, host, `in the flake '${flake}'`, {
-        cwd: ctx.cwd,
-        logger: log,
-        input: 'host'
-      })
-    }
+    // Where the host's system is (nixosConfigurations, a colmena hive, a deploy-rs profile).
+    const target = givenPath
+      ? undefined
+      : await requireHost(flake, host, `in the flake '${flake}'`, {
+          cwd: ctx.cwd,
+          logger: log,
+          input: 'host'
+        })
     let storePath: string
-    if (givenPath) {
+    if (cache) {
+      // From the binary cache: evaluated (no build) unless given, fetched with signatures checked.
+      storePath =
+        givenPath ??
+        parseStorePath(
+          'store-path',
+          (
+            await log.group(`Evaluating the store path of ${host} (nothing is built)`, () =>
+              evalSystemOutPaths(flake, [host], { cwd: ctx.cwd, logger: log, phase: 'evaluate' })
+            )
+          )[host] ?? ''
+        )
+      const env = cache.substituters.some(isSshStore) ? session.storeEnv() : undefined
+      await log.group(`Fetching ${storePath} from the cache`, () =>
+        fetchVerified(storePath, cache.substituters, cache.keys, { logger: log, host, env })
+      )
+    } else if (givenPath) {
       storePath = givenPath
       if (opts.ensureLocal) await opts.ensureLocal(storePath, host)
       else await requireLocalPath(storePath, 'store-path', { logger: log, host })
     } else {
       const built = await log.group(`Building ${host}`, () =>
-        buildOne(hostTarget(flake, host), {
+        buildOne(target ?? hostTarget(flake, host), {
           cwd: ctx.cwd,
           logger: log,
           onLogLine: opts.onLogLine ?? (l => log.info(l))
@@ -135,7 +163,7 @@ export async function dryActivateCommand(
         onPhase: phase => log.debug(`${host}: ${phase}`)
       })
     )
-    return { flake, host, remote, storePath, built: !givenPath, report }
+    return { flake, host, remote, storePath, built: !givenPath && !cache, report }
   } finally {
     session.dispose()
   }

@@ -72,6 +72,22 @@ export const SSH_INPUTS: readonly InputSpec[] = [
   }
 ]
 
+/** The binary cache a deploy or dry-activate takes the closure from (issue 12). */
+export const CACHE_INPUTS: readonly InputSpec[] = [
+  {
+    name: 'substituters',
+    type: 'list',
+    description:
+      "The binary cache(s) build pushed to (push-to), Nix store URLs, newline- or comma-separated: s3://bucket?region=…, https://…, file:///…, ssh-ng://user@host. With them nothing is built: each host's store path is taken from store-path/store-paths or evaluated (no build), fetched into the runner's store with signatures required, verified, then copied to the host. A path missing from every cache fails: not in the cache: build and push it first."
+  },
+  {
+    name: 'trusted-public-keys',
+    type: 'list',
+    description:
+      'The public keys of the cache (name:base64, as nix key convert-secret-to-public prints), newline-, comma- or space-separated; required with substituters. Every path of the closure must carry a signature by one of them: an unsigned path, one signed by another key (even of the same name) or one whose NAR does not match its signature is refused, naming the host and the path, before anything reaches the host.'
+  }
+]
+
 export const COMMAND_INPUTS = {
   check: [
     { name: 'flake', type: 'string', default: '.', description: 'The flake reference.' },
@@ -130,7 +146,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       description:
-        'The host to build: nixosConfigurations.<host>.config.system.build.toplevel. Give exactly one of host and installable.'
+        'The host to build: nixosConfigurations.<host>.config.system.build.toplevel, or its system in a colmena hive or deploy-rs node. Give exactly one of host and installable.'
     },
     {
       name: 'installable',
@@ -159,7 +175,25 @@ export const COMMAND_INPUTS = {
       default: 'true',
       where: 'action',
       description:
-        "'true': save the closure to the GitHub Actions cache (key nix-deploy-closure-<store path hash>, one entry per system, skipped when it exists), so a later job can deploy it without rebuilding. A cache failure is a warning."
+        "'true': save the closure to the GitHub Actions cache (key nix-deploy-closure-<store path hash>, one entry per system, skipped when it exists), so a later job can deploy it without rebuilding. Saved only on push, schedule and workflow_dispatch events (never from a pull request), signed with signing-key; a deploy imports it only with trusted-public-keys, signatures checked. A cache failure is a warning."
+    },
+    {
+      name: 'push-to',
+      type: 'string',
+      description:
+        'A Nix store URL the closure is copied to after the build (nix copy --to): s3://bucket?region=…&endpoint=…, file:///dir, ssh-ng://user@host, an HTTP binary cache that accepts uploads. Deploy then takes it with substituters and trusted-public-keys.'
+    },
+    {
+      name: 'signing-key',
+      type: 'secret',
+      description:
+        'A Nix secret key name:base64 (nix key generate-secret --key-name NAME prints one): every path of the closure is signed with it (nix store sign --recursive) before the push. Masked; written 0600 to a private temporary folder removed right after signing.'
+    },
+    {
+      name: 'signing-key-file',
+      type: 'string',
+      where: 'terminal',
+      description: 'Reads signing-key from this file (a key on the command line is visible in ps).'
     },
     {
       name: 'github-token',
@@ -192,7 +226,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       description:
-        'The host (nixosConfigurations attribute) a git revision refers to; also names the diff. Needed when before or after is a revision.'
+        'The host (in nixosConfigurations, a colmena hive or deploy.nodes) a git revision refers to; also names the diff. Needed when before or after is a revision.'
     },
     {
       name: 'flake',
@@ -236,7 +270,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       required: true,
-      description: 'The host: a nixosConfigurations attribute name.'
+      description: 'The host: a name in nixosConfigurations, a colmena hive or deploy.nodes.'
     },
     {
       name: 'store-path',
@@ -279,6 +313,13 @@ export const COMMAND_INPUTS = {
       default: '600',
       description: 'Seconds switch-to-configuration dry-activate may run.'
     },
+    {
+      name: 'store-paths',
+      type: 'string',
+      description:
+        "Build's store-paths output (a JSON object host → /nix/store path): the host's entry is taken as store-path. A host it does not name is evaluated (with substituters) or built."
+    },
+    ...CACHE_INPUTS,
     ...SSH_INPUTS
   ],
   deploy: [
@@ -287,7 +328,7 @@ export const COMMAND_INPUTS = {
       name: 'host',
       type: 'string',
       description:
-        'The host to deploy (an attribute name of nixosConfigurations). Use one of host, hosts and on.'
+        'The host to deploy (a name in nixosConfigurations, a colmena hive or deploy.nodes). Use one of host, hosts and on.'
     },
     { name: 'hosts', type: 'list', description: 'Hosts to deploy, newline- or comma-separated.' },
     {
@@ -301,6 +342,13 @@ export const COMMAND_INPUTS = {
       description:
         "The system to deploy (with host): a /nix/store path, e.g. the build action's store-path output. Empty: build the host's toplevel here (or restore it from the Actions cache)."
     },
+    {
+      name: 'store-paths',
+      type: 'string',
+      description:
+        "The systems to deploy, as build's store-paths output writes them: a JSON object host → /nix/store path (objects of several build jobs may be merged). Hosts it does not name are evaluated (with substituters) or built."
+    },
+    ...CACHE_INPUTS,
     {
       name: 'target',
       type: 'string',
@@ -488,6 +536,133 @@ export const COMMAND_INPUTS = {
       type: 'integer',
       default: '10',
       description: 'Hosts rolled back at the same time.'
+    }
+  ],
+  drift: [
+    { name: 'flake', type: 'string', default: '.', description: 'The flake reference.' },
+    {
+      name: 'host',
+      type: 'string',
+      description: 'One host to check. Use one of host, hosts and on; none of them: every host.'
+    },
+    { name: 'hosts', type: 'list', description: 'Hosts to check, newline- or comma-separated.' },
+    {
+      name: 'on',
+      type: 'string',
+      description: "Host selector (colmena's syntax): names, globs (web-*), tags (@prod)."
+    },
+    {
+      name: 'target',
+      type: 'string',
+      description: 'SSH destination user@host[:port] (with host); default: from the flake.'
+    },
+    ...SSH_INPUTS,
+    {
+      name: 'expected',
+      type: 'enum',
+      default: 'deployed',
+      description:
+        "What each host should run: 'deployed' (the store path of its last successful deployment in environment, from GitHub's deployment records; a host with none is compared with the flake) or 'flake' (its toplevel as the flake evaluates now; evaluated, not built)."
+    },
+    {
+      name: 'environment',
+      type: 'string',
+      default: 'production',
+      description:
+        "With expected: deployed, the environment whose deployment records are read (the deploy action's environment input). Needs deployments: read."
+    },
+    {
+      name: 'issue',
+      type: 'boolean',
+      default: 'false',
+      where: 'action',
+      description:
+        "'true': keep one issue open listing the drifted hosts, updated in place; closed with a comment when none drift, reopened when drift returns. Needs issues: write."
+    },
+    {
+      name: 'issue-author',
+      type: 'string',
+      default: 'github-actions[bot]',
+      where: 'action',
+      description:
+        "The login that writes the drift issue with github-token: only that user's issue carrying the marker is found and edited. 'github-actions[bot]' for GITHUB_TOKEN; '<app-slug>[bot]' for a GitHub App token; the owner of a personal token."
+    },
+    {
+      name: 'max-parallel',
+      type: 'integer',
+      default: '10',
+      description: 'Hosts checked at the same time.'
+    },
+    {
+      name: 'github-token',
+      type: 'secret',
+      default: '${{ github.token }}',
+      where: 'action',
+      description:
+        'Token for the deployment records (deployments: read) and the issue (issues: write).'
+    }
+  ],
+  update: [
+    {
+      name: 'flake',
+      type: 'string',
+      default: '.',
+      description: 'The flake reference (a local flake in a git checkout).'
+    },
+    {
+      name: 'inputs',
+      type: 'list',
+      description:
+        "Only these inputs (newline- or comma-separated names; 'home-manager/nixpkgs' for a nested one). Empty: every input (nix flake update)."
+    },
+    {
+      name: 'branch',
+      type: 'string',
+      default: 'nix-deploy/flake-update',
+      where: 'action',
+      description:
+        'The branch the new flake.lock is committed to: recreated from base on each run (one commit), force-pushed to origin.'
+    },
+    {
+      name: 'base',
+      type: 'string',
+      where: 'action',
+      description: "The branch the pull request goes into. Empty: origin's default branch."
+    },
+    {
+      name: 'title',
+      type: 'string',
+      default: 'flake.lock: update',
+      where: 'action',
+      description: "The pull request's title."
+    },
+    {
+      name: 'labels',
+      type: 'list',
+      where: 'action',
+      description: 'Labels added to the pull request (newline- or comma-separated).'
+    },
+    {
+      name: 'commit-message',
+      type: 'string',
+      default: 'flake.lock: update',
+      where: 'action',
+      description: "The commit's first line; a line per input that moved follows it."
+    },
+    {
+      name: 'diff',
+      type: 'boolean',
+      default: 'true',
+      description:
+        "'true': build every host whose system changed, before and after the update, and show its closure diff."
+    },
+    {
+      name: 'token',
+      type: 'secret',
+      default: '${{ github.token }}',
+      where: 'action',
+      description:
+        'The token that pushes the branch and opens the pull request (contents: write, pull-requests: write). A pull request opened with the default GITHUB_TOKEN starts no workflows: give a GitHub App token or a personal token; the summary warns when the default opened it.'
     }
   ]
 } as const satisfies Record<string, readonly InputSpec[]>

@@ -25,11 +25,18 @@ import {
   attrName,
   flakeAtRevision,
   nixBuild,
-  nixEvalJsonOptional,
   nixPathsValid,
   toplevelInstallable
 } from './nix.js'
 import { renderMarkdown, toJson } from './render-diff.js'
+import {
+  flakeHostIndex,
+  indexNames,
+  locateSystems,
+  unwrapSystems,
+  type HostIndex,
+  type SystemRef
+} from './flake.js'
 
 /** Reading a closure: a few seconds locally, longer over SSH for a big system. */
 const CLOSURE_TIMEOUT = 20 * MINUTE
@@ -48,25 +55,46 @@ export interface BuildTarget {
   flakeRef?: string
   /** The attribute path after `#` ('' for a flake's default package). */
   attrPath: string
+  /**
+   * The host is a deploy-rs node whose profile is deploy-rs's activation wrapper: what is built
+   * is the wrapper, the host's system is the toplevel inside it (read after the build).
+   */
+  wrapped?: boolean
 }
 
-const TOPLEVEL_ATTR =
-  /^nixosConfigurations\.("[^"]+"|[A-Za-z0-9_'-]+)\.config\.system\.build\.toplevel$/
+const TOPLEVEL_ATTRS = [
+  /^nixosConfigurations\.("[^"]+"|[A-Za-z0-9_'-]+)\.config\.system\.build\.toplevel$/,
+  /^colmenaHive\.toplevel\.("[^"]+"|[A-Za-z0-9_'-]+)$/
+]
 
-/** The host an installable's attribute path names, when it is a NixOS toplevel. */
+/** The host an installable's attribute path names, when it is a NixOS (or colmena) toplevel. */
 export function hostOfAttrPath(attrPath: string): string | undefined {
-  const m = TOPLEVEL_ATTR.exec(attrPath)
-  if (!m) return undefined
-  return m[1].startsWith('"') ? m[1].slice(1, -1) : m[1]
+  for (const re of TOPLEVEL_ATTRS) {
+    const m = re.exec(attrPath)
+    if (m) return m[1].startsWith('"') ? m[1].slice(1, -1) : m[1]
+  }
+  return undefined
 }
 
-/** The target of `host` in `flake`. */
-export function hostTarget(flake: string, host: string): BuildTarget {
+/**
+ * The target of `host` in `flake`: its nixosConfigurations toplevel, or the place `ref` (from
+ * locateSystems) names: a colmena hive's toplevel, a deploy-rs system profile.
+ */
+export function hostTarget(flake: string, host: string, ref?: SystemRef): BuildTarget {
+  if (!ref) {
+    return {
+      installable: toplevelInstallable(flake, host),
+      host,
+      flakeRef: flake,
+      attrPath: `nixosConfigurations.${attrName(host)}.config.system.build.toplevel`
+    }
+  }
   return {
-    installable: toplevelInstallable(flake, host),
+    installable: `${flake}#${ref.attrPath}`,
     host,
     flakeRef: flake,
-    attrPath: `nixosConfigurations.${attrName(host)}.config.system.build.toplevel`
+    attrPath: ref.attrPath,
+    ...(ref.wrapped ? { wrapped: true } : {})
   }
 }
 
@@ -92,18 +120,26 @@ export function labelOf(target: BuildTarget, storePath: string): string {
 // ---------------------------------------------------------------------------------------------
 // Hosts
 
-/** The host names of a flake (attribute names only: nothing of any host is evaluated). */
+/**
+ * The host names of a flake (attribute names only: nothing of any host is evaluated), from
+ * nixosConfigurations, colmenaHive and deploy.nodes; undefined when it has none of them.
+ */
 export async function flakeHostNames(
   flakeRef: string,
   opts: { cwd?: string; logger?: Logger; phase?: string }
 ): Promise<string[] | undefined> {
-  return nixEvalJsonOptional<string[]>(`${flakeRef}#nixosConfigurations`, {
-    apply: 'builtins.attrNames',
-    cwd: opts.cwd,
-    logger: opts.logger,
-    phase: opts.phase ?? 'evaluate',
-    what: `listing the hosts of '${flakeRef}'`
-  })
+  const index = await flakeHostIndex(flakeRef, opts)
+  return index.none ? undefined : indexNames(index)
+}
+
+/** Where `host`'s system is in `flakeRef`, as a build target; undefined when it has no such host. */
+export async function locateHostTarget(
+  flakeRef: string,
+  host: string,
+  opts: { cwd?: string; logger?: Logger; phase?: string; index?: HostIndex }
+): Promise<BuildTarget | undefined> {
+  const ref = (await locateSystems(flakeRef, [host], opts)).get(host)
+  return ref ? hostTarget(flakeRef, host, ref) : undefined
 }
 
 /** "a, b, c and 12 more" (a few names, for a message). */
@@ -114,7 +150,8 @@ export function someNames(names: string[], max = 5): string {
 }
 
 /**
- * Fails with one sentence when `host` is not a host of `flakeRef` (listing a few that are).
+ * Fails with one sentence when `host` is not a host of `flakeRef` (listing a few that are);
+ * returns where its system is (see locateSystems).
  * `where` completes the sentence: `in the flake '.'`, `at revision abc123 (input 'diff-against')`.
  */
 export async function requireHost(
@@ -122,11 +159,11 @@ export async function requireHost(
   host: string,
   where: string,
   opts: { cwd?: string; logger?: Logger; input?: string; phase?: string }
-): Promise<void> {
-  const names = await flakeHostNames(flakeRef, opts)
-  if (names === undefined) {
+): Promise<BuildTarget> {
+  const index = await flakeHostIndex(flakeRef, opts)
+  if (index.none) {
     throw new ActionError(
-      `Host ${host} does not exist ${where}: the flake has no nixosConfigurations.`,
+      `Host ${host} does not exist ${where}: the flake has no nixosConfigurations, no colmenaHive and no deploy.nodes.`,
       {
         host,
         input: opts.input,
@@ -134,12 +171,17 @@ export async function requireHost(
       }
     )
   }
-  if (!names.includes(host)) {
+  const names = indexNames(index)
+  const target = names.includes(host)
+    ? await locateHostTarget(flakeRef, host, { ...opts, index })
+    : undefined
+  if (!target) {
     throw new ActionError(
       `Host ${host} does not exist ${where}; its hosts are ${someNames(names)}.`,
       { host, input: opts.input, phase: opts.phase ?? 'evaluate' }
     )
   }
+  return target
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,12 +219,23 @@ export async function buildOne(
     timeoutMs: 6 * HOUR
   })
   const outputs = result?.outputs ?? {}
-  const storePath = outputs.out ?? Object.values(outputs)[0]
+  let storePath = outputs.out ?? Object.values(outputs)[0]
   if (!storePath) {
     throw new ActionError(`nix build of ${target.installable} printed no output path.`, {
       host: target.host,
       phase: 'build'
     })
+  }
+  if (target.wrapped && target.host && target.flakeRef) {
+    const inner = (
+      await unwrapSystems(target.flakeRef, [target.host], { cwd: opts.cwd, logger: opts.logger })
+    )[target.host]
+    if (!inner || !inner.startsWith(`${STORE_DIR}/`))
+      throw new ActionError(
+        `Host ${target.host}: deploy.nodes.${target.host}.profiles.system.path is deploy-rs's activation, but the system inside it could not be read.`,
+        { host: target.host, phase: 'build' }
+      )
+    storePath = inner
   }
   return { storePath, drvPath: result.drvPath, durationMs: Date.now() - started }
 }
@@ -340,15 +393,15 @@ export async function realiseSide(
       const flakeRef = flakeAtRevision(local.repoRoot, commit, local.subdir)
       const short = commit.slice(0, 12)
       const description = `revision ${short}${spec.rev !== commit ? ` (${spec.rev})` : ''}`
+      let old: BuildTarget = { ...target, installable: `${flakeRef}#${target.attrPath}`, flakeRef }
       if (target.host) {
-        const names = await flakeHostNames(flakeRef, { cwd: opts.cwd, logger: opts.logger })
-        if (!names || !names.includes(target.host))
-          return { missingHost: target.host, hosts: names ?? [], description }
-      }
-      const old: BuildTarget = {
-        ...target,
-        installable: `${flakeRef}#${target.attrPath}`,
-        flakeRef
+        // The host's system may be in another output at that revision (a move to colmena).
+        const index = await flakeHostIndex(flakeRef, { cwd: opts.cwd, logger: opts.logger })
+        const located = indexNames(index).includes(target.host)
+          ? await locateHostTarget(flakeRef, target.host, { ...opts, index })
+          : undefined
+        if (!located) return { missingHost: target.host, hosts: indexNames(index), description }
+        old = located
       }
       const built = await buildOne(old, {
         ...opts,

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { ActionError } from './errors.js'
 import { staleInputs, parseFlakeLock, type StaleInput } from './flake-lock.js'
+import { flakeHostIndex, indexNames } from './flake.js'
 import { locateFlake } from './local-flake.js'
 import type { Logger } from './log.js'
 import {
@@ -57,11 +58,10 @@ export async function checkFlake(opts: CheckOptions): Promise<CheckReport> {
       logger: log
     }
   ).catch(() => undefined)
-  const hosts = await nixEvalJsonOptional<string[]>(`${opts.flake}#nixosConfigurations`, {
-    apply: 'builtins.attrNames',
-    cwd: opts.cwd,
-    logger: log
-  }).catch(() => undefined)
+  // Hosts of nixosConfigurations, a colmena hive and deploy.nodes (names only).
+  const hosts = await flakeHostIndex(opts.flake, { cwd: opts.cwd, logger: log })
+    .then(index => indexNames(index))
+    .catch(() => undefined)
 
   const result = await nixFlakeCheck(opts.flake, {
     cwd: opts.cwd,

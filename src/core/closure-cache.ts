@@ -9,13 +9,18 @@
  * store path (thousands for a NixOS system) on save and restore, against GitHub's rate limits.
  *
  * NARs are compressed with zstd (supported by file:// stores since Nix 2.5; checked with 2.8).
- * Paths are imported with `--no-check-sigs`: they are our own build's, carried through a cache
- * only this repository's workflows can write.
+ *
+ * Nothing is imported unchecked: an Actions cache entry's key is predictable, and any workflow of
+ * the repository that runs on the default branch (or a pull request's own scope) can write one.
+ * Builds sign the closure (`signing-key`) before saving it, and `importClosure` requires a
+ * signature by one of the deploy's `trusted-public-keys` on every path, as the binary cache does
+ * (binary-cache.ts): `nix copy` with `require-sigs`, then `nix store verify` of the whole closure.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { ActionError } from './errors.js'
 import type { Logger } from './log.js'
+import { fetchVerified } from './binary-cache.js'
 import { nixCopy, nixPathsValid } from './nix.js'
 
 export const CLOSURE_CACHE_PREFIX = 'nix-deploy-closure-'
@@ -99,18 +104,19 @@ export async function exportClosure(
 export async function importClosure(
   storePath: string,
   dir: string,
-  opts: CacheCallOptions & { store?: string } = {}
+  opts: CacheCallOptions & { store?: string; trustedKeys: string[] }
 ): Promise<void> {
-  await nixCopy([storePath], {
-    from: fileStoreUrl(dir),
-    to: opts.store,
-    noCheckSigs: true,
+  if (opts.trustedKeys.length === 0) {
+    throw new ActionError(
+      `the closure of ${storePath} was not imported from the Actions cache: give trusted-public-keys (the public key of build's signing-key) to check its signatures`,
+      { phase: 'cache', host: opts.host }
+    )
+  }
+  await fetchVerified(storePath, [fileStoreUrl(dir)], opts.trustedKeys, {
+    store: opts.store,
     logger: opts.logger,
     host: opts.host,
-    env: opts.env,
-    timeoutMs: opts.timeoutMs,
-    phase: 'cache',
-    what: `importing the closure of ${storePath} from the cache folder`
+    env: opts.env
   })
 }
 

@@ -25,7 +25,25 @@ export interface LockNode {
   type?: string
   /** `false` for non-flake inputs (`flake = false`). */
   flake?: boolean
+  /** What the lock pins (string fields of `locked` only), for comparing two locks. */
+  locked?: LockedFields
 }
+
+/** The string fields of a node's `locked` attributes the suite reads (others are ignored). */
+export interface LockedFields {
+  rev?: string
+  ref?: string
+  narHash?: string
+  owner?: string
+  repo?: string
+  host?: string
+  url?: string
+  path?: string
+  /** Every field of `locked` as canonical JSON: two nodes pin the same source when equal. */
+  key: string
+}
+
+const LOCKED_STRINGS = ['rev', 'ref', 'narHash', 'owner', 'repo', 'host', 'url', 'path'] as const
 
 export interface FlakeLock {
   version: number
@@ -48,6 +66,17 @@ function lockError(problem: string): ActionError {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** JSON with object keys sorted, so two equal values print the same. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`
+  if (isObject(v))
+    return `{${Object.keys(v)
+      .sort()
+      .map(k => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+      .join(',')}}`
+  return JSON.stringify(v) ?? 'null'
 }
 
 /** Parse and check the shape of a lock file's text. */
@@ -100,6 +129,10 @@ export function parseFlakeLock(text: string): FlakeLock {
         node.lastModified = lm
       }
       if (typeof raw.locked.type === 'string') node.type = raw.locked.type
+      const locked: LockedFields = { key: canonicalJson(raw.locked) }
+      for (const k of LOCKED_STRINGS)
+        if (typeof raw.locked[k] === 'string') locked[k] = raw.locked[k] as string
+      node.locked = locked
     }
     if (raw.flake === false) node.flake = false
     nodes[name] = node

@@ -1,17 +1,33 @@
 /**
- * The hosts of a flake: their names, systems, tags and SSH targets, read in two evaluations
- * (nixosConfigurations, and deploy-rs's `deploy.nodes` when the flake has it), never one process
- * per host. Target resolution follows the contract: the `target` input, then deploy-rs, then
- * colmena's `deployment.*` options, then networking.fqdn, networking.hostName, the attribute name.
+ * The hosts of a flake: their names, systems, tags and SSH targets, read in a few evaluations
+ * (one per output: nixosConfigurations, colmena's `colmenaHive`, deploy-rs's `deploy`), never
+ * one process per host. Target resolution follows the contract: the `target` input, then
+ * deploy-rs, then colmena's `deployment.*` options, then networking.fqdn, networking.hostName,
+ * the attribute name.
+ *
+ * Where a host's system comes from (see `locateSystems`):
+ *  - `nixosConfigurations.<h>.config.system.build.toplevel`, when the flake has that host;
+ *  - else colmena's hive, as `colmena.lib.makeHive` produces it (zhaofengli/colmena,
+ *    src/nix/hive/eval.nix, schema v0.5): `colmenaHive.toplevel.<h>`, with the node's
+ *    `deployment` options read from `colmenaHive.deploymentConfig.<h>`;
+ *  - deploy-rs's `deploy.nodes.<h>.profiles.system.path`, when the node is in no other output or
+ *    that path is deploy-rs's activation wrapper (`activate.nixos`, a buildEnv named
+ *    `activatable-<toplevel name>` whose first member is the toplevel): the toplevel inside it
+ *    is what the host runs.
  */
 import { ActionError } from './errors.js'
 import type { Logger } from './log.js'
-import { nixEvalJsonOptional, nixString } from './nix.js'
+import { attrName, nixEvalJsonOptional, nixString } from './nix.js'
 import { parseTarget, validateHostName, type Target } from './target.js'
 
+/** The flake output a host's system comes from. */
+export type HostSource = 'nixosConfigurations' | 'colmenaHive' | 'deploy'
+
 export interface HostInfo {
-  /** The attribute name under nixosConfigurations. */
+  /** The attribute name (under nixosConfigurations, colmenaHive.nodes or deploy.nodes). */
   name: string
+  /** The output the host was found in (its system may still come from deploy: see locateSystems). */
+  source: HostSource
   system: string | null
   hostName: string | null
   fqdn: string | null
@@ -22,11 +38,16 @@ export interface HostInfo {
   targetError?: ActionError
   /** Where `target` came from, for messages ("deploy.nodes.web1.hostname"). */
   targetSource: string
-  /** Extra ssh options from deploy-rs `sshOpts` (checked against an allow-list). */
+  /** Extra ssh options from deploy-rs `sshOpts` or colmena `sshOptions` (checked against an allow-list). */
   sshOptions: string[]
+  /** What the flake asks for that the suite does not do (one sentence each, shown as notices). */
+  notices: string[]
+  /** deploy.nodes.<name> has a `system` profile (see locateSystems). */
+  deploySystem?: boolean
 }
 
-interface RawHost {
+/** What the inventory reads of one host's NixOS configuration or colmena node. */
+export interface RawHost {
   hostName: string | null
   fqdn: string | null
   system: string | null
@@ -34,101 +55,273 @@ interface RawHost {
   targetUser: string | null
   targetPort: number | null
   tags: unknown
+  /** colmena's deployment.sshOptions. */
+  sshOptions?: unknown
+  /** colmena deployment options set to values the suite does not honour (see NOT_HONOURED). */
+  notHonoured?: unknown
 }
 
-interface RawDeployNode {
+export interface RawDeployNode {
   hostname: string | null
   sshUser: string | null
   user: string | null
   sshOpts: unknown
+  /** The node's profile names (`system`, `home`, ...). */
+  profiles?: unknown
+  /** The Nix system of its `system` profile; read only for nodes in no other output. */
+  system?: string | null
 }
 
-interface RawDeploy {
+export interface RawDeploy {
   sshUser: string | null
   sshOpts: unknown
   nodes: Record<string, RawDeployNode>
 }
 
+/**
+ * colmena's deployment options (src/nix/hive/options.nix) whose non-default values the suite
+ * does not honour, with what it does instead. Honoured: targetHost (default: the node's name),
+ * targetUser (default root), targetPort (default null: 22), tags, sshOptions (allow-listed).
+ */
+export const NOT_HONOURED: Record<string, string> = {
+  buildOnTarget:
+    'the system is built on the runner (or taken from a binary cache), never on the host',
+  keys: 'no key is uploaded: keep secrets with a secret manager that runs on the host (agenix, sops-nix)',
+  allowLocalDeployment: 'every host is deployed over SSH, the runner included',
+  replaceUnknownProfiles:
+    'the system profile gets its new generation whatever it pointed to before',
+  privilegeEscalationCommand:
+    "a target user other than root runs commands through sudo (input 'sudo')"
+}
+
+/**
+ * Nix, shared by the inventory expressions: `dep` is a node's `deployment` attribute set (or
+ * null); `depFields` reads what the suite honours, and the names of the options set to values it
+ * does not honour. Each read is guarded by tryEval so one broken option does not fail every host.
+ */
+const NIX_HELPERS = `
+    try = v: let r = builtins.tryEval v; in if r.success then r.value else null;
+    str = v: if builtins.isString v then v else null;
+    strs = v: if builtins.isList v then builtins.filter builtins.isString v else [];
+    depFields = dep: if dep == null || !(builtins.isAttrs dep) then {
+        targetHost = null; targetUser = null; targetPort = null; tags = []; sshOptions = []; notHonoured = [];
+      } else {
+        targetHost = str (try (dep.targetHost or null));
+        targetUser = str (try (dep.targetUser or null));
+        targetPort = let p = try (dep.targetPort or null); in if builtins.isInt p then p else null;
+        tags = let t = try (dep.tags or []); in strs t;
+        sshOptions = strs (try (dep.sshOptions or []));
+        notHonoured = builtins.filter (x: x != null) [
+          (if try (dep.buildOnTarget or false) == true then "buildOnTarget" else null)
+          (let k = try (dep.keys or {}); in if builtins.isAttrs k && builtins.attrNames k != [] then "keys" else null)
+          (if try (dep.allowLocalDeployment or false) == true then "allowLocalDeployment" else null)
+          (if try (dep.replaceUnknownProfiles or true) == false then "replaceUnknownProfiles" else null)
+          (let c = try (dep.privilegeEscalationCommand or [ "sudo" "-H" "--" ]);
+           in if c == null || c == [ "sudo" "-H" "--" ] then null else "privilegeEscalationCommand")
+        ];
+      };`
+
 /** Reads each configuration's metadata; `tryEval` keeps one host's optional fields from failing all. */
 const INVENTORY_APPLY = `cs: builtins.mapAttrs (name: c:
-  let
-    try = v: let r = builtins.tryEval v; in if r.success then r.value else null;
+  let ${NIX_HELPERS}
     cfg = c.config or {};
     dep = try (cfg.deployment or null);
-    str = v: if builtins.isString v then v else null;
   in {
     hostName = str (try (cfg.networking.hostName or null));
     fqdn = str (try (cfg.networking.fqdn or null));
     system = str (try (cfg.nixpkgs.hostPlatform.system or cfg.nixpkgs.system or c.pkgs.stdenv.hostPlatform.system or null));
-    targetHost = if dep == null then null else str (try (dep.targetHost or null));
-    targetUser = if dep == null then null else str (try (dep.targetUser or null));
-    targetPort = if dep == null then null else (let p = try (dep.targetPort or null); in if builtins.isInt p then p else null);
-    tags = if dep == null then [] else (let t = try (dep.tags or []); in if builtins.isList t then builtins.filter builtins.isString t else []);
-  }) cs`
+  } // depFields dep) cs`
 
-/** deploy-rs: only the connection settings; `profiles` (expensive to evaluate) are never touched. */
-const DEPLOY_APPLY = `d:
+/**
+ * colmena's evaluated hive (the `colmenaHive` output of `colmena.lib.makeHive`): node names and
+ * deployment options from `deploymentConfig` (cheap: no toplevel is evaluated), the system and
+ * networking names from `nodes.<n>.config`. Anything without `deploymentConfig` is not a hive.
+ */
+export const HIVE_APPLY = `h:
+  let ${NIX_HELPERS}
+  in if !(builtins.isAttrs h) || !(h ? deploymentConfig) || !(builtins.isAttrs h.deploymentConfig) then null
+  else builtins.mapAttrs (name: d:
+    let
+      node = try (h.nodes.\${name} or null);
+      cfg = if builtins.isAttrs node then node.config or {} else {};
+    in {
+      hostName = str (try (cfg.networking.hostName or null));
+      fqdn = str (try (cfg.networking.fqdn or null));
+      system = str (try (cfg.nixpkgs.hostPlatform.system or cfg.nixpkgs.system or node.pkgs.stdenv.hostPlatform.system or null));
+    } // depFields (try d)) h.deploymentConfig`
+
+/**
+ * deploy-rs's activation wrapper, unwrapped: `p: { wrapped; toplevel }`. deploy-rs's
+ * `activate.nixos base` is `buildEnv { name = "activatable-" + toplevel.name; paths = [ toplevel
+ * activate-script activate-rs ]; }`; nixpkgs' buildEnv keeps `paths` in passthru (recent
+ * versions), `chosenOutputs` (structured attributes), or the JSON string `pkgs` (older ones).
+ * Anything else is a system as it is (`wrapped = false`).
+ */
+export const UNWRAP_PROFILE = `p:
   let
-    str = v: if builtins.isString v then v else null;
-    opts = v: if builtins.isList v then builtins.filter builtins.isString v else [];
+    isAct = builtins.isAttrs p && builtins.isString (p.name or null)
+      && builtins.substring 0 12 p.name == "activatable-";
+    members =
+      if p ? paths && builtins.isList p.paths then p.paths
+      else if p ? chosenOutputs && builtins.isList p.chosenOutputs then map (o: builtins.head o.paths) p.chosenOutputs
+      else if p ? pkgs && builtins.isString p.pkgs
+      then map (o: builtins.head o.paths) (builtins.fromJSON (builtins.unsafeDiscardStringContext p.pkgs))
+      else [];
+    wrapped = isAct && builtins.length members > 0;
+  in { inherit wrapped; toplevel = if wrapped then builtins.head members else p; }`
+
+/** deploy-rs: connection settings and profile names; profile paths only for nodes no other output has. */
+export function deployApply(known: string[]): string {
+  return `d:
+  let ${NIX_HELPERS}
+    known = [ ${known.map(nixString).join(' ')} ];
+    unwrap = ${UNWRAP_PROFILE};
+    systemOf = v: let u = unwrap v.profiles.system.path; t = u.toplevel;
+      in str (if builtins.isAttrs t then t.system or null else v.profiles.system.path.system or null);
   in {
     sshUser = str (d.sshUser or null);
-    sshOpts = opts (d.sshOpts or []);
+    sshOpts = strs (d.sshOpts or []);
     nodes = builtins.mapAttrs (n: v: {
       hostname = str (v.hostname or null);
       sshUser = str (v.sshUser or null);
       user = str (v.user or null);
-      sshOpts = opts (v.sshOpts or []);
+      sshOpts = strs (v.sshOpts or []);
+      profiles = let p = try (v.profiles or {}); in if builtins.isAttrs p then builtins.attrNames p else [];
+      system = if builtins.elem n known then null else try (systemOf v);
     }) (d.nodes or {});
   }`
+}
 
 export interface InventoryOptions {
   logger?: Logger
   cwd?: string
 }
 
+/** The raw data of a flake's three host outputs (undefined: the flake has no such output). */
+export interface FlakeHostData {
+  configs?: Record<string, RawHost>
+  hive?: Record<string, RawHost> | null
+  deploy?: RawDeploy
+}
+
 export async function readInventory(
   flake: string,
   opts: InventoryOptions = {}
 ): Promise<HostInfo[]> {
+  const evalOpts = (what: string) => ({
+    logger: opts.logger,
+    cwd: opts.cwd,
+    phase: 'evaluate',
+    what: `evaluating ${what} of '${flake}'`
+  })
   const configs = await nixEvalJsonOptional<Record<string, RawHost>>(
     `${flake}#nixosConfigurations`,
     {
       apply: INVENTORY_APPLY,
-      logger: opts.logger,
-      cwd: opts.cwd,
-      phase: 'evaluate',
-      what: `evaluating the hosts of '${flake}'`
+      ...evalOpts('the hosts')
     }
   )
-  if (configs === undefined) {
-    throw new ActionError(
-      `The flake '${flake}' has no nixosConfigurations output, so it has no hosts.`,
-      {
-        phase: 'evaluate',
-        input: 'flake'
-      }
-    )
-  }
-  const deploy = await nixEvalJsonOptional<RawDeploy>(`${flake}#deploy`, {
-    apply: DEPLOY_APPLY,
-    logger: opts.logger,
-    cwd: opts.cwd,
-    phase: 'evaluate',
-    what: `evaluating deploy.nodes of '${flake}'`
+  const hive = await nixEvalJsonOptional<Record<string, RawHost> | null>(`${flake}#colmenaHive`, {
+    apply: HIVE_APPLY,
+    ...evalOpts('the colmena hive (colmenaHive)')
   })
-  return Object.keys(configs)
-    .sort()
-    .map(name => hostInfo(name, configs[name], deploy))
+  const known = [...Object.keys(configs ?? {}), ...Object.keys(hive ?? {})]
+  const deploy = await nixEvalJsonOptional<RawDeploy>(`${flake}#deploy`, {
+    apply: deployApply(known.filter(n => /^[A-Za-z0-9._-]{1,253}$/.test(n))),
+    ...evalOpts('deploy.nodes')
+  })
+  const { hosts, notices } = hostsFromFlakeData(flake, { configs, hive, deploy })
+  for (const n of notices) {
+    if (opts.logger?.notice) opts.logger.notice(n)
+    else opts.logger?.info(n)
+  }
+  return hosts
 }
 
-function hostInfo(name: string, raw: RawHost, deploy: RawDeploy | undefined): HostInfo {
-  validateHostName(name, 'A nixosConfigurations attribute name')
+/**
+ * The hosts of a flake from its raw data (pure: unit-tested). nixosConfigurations first; a colmena
+ * node only when no configuration has its name; a deploy-rs node with a `system` profile only
+ * when neither has it. deploy-rs connection settings apply to a host of any source. `notices`:
+ * every sentence about what the flake asks for and the suite does not do.
+ */
+export function hostsFromFlakeData(
+  flake: string,
+  data: FlakeHostData
+): { hosts: HostInfo[]; notices: string[] } {
+  const { configs, deploy } = data
+  const hive = data.hive ?? undefined
+  if (configs === undefined && hive === undefined && deploy === undefined) {
+    throw new ActionError(
+      `The flake '${flake}' has no nixosConfigurations output, no colmenaHive output (colmena.lib.makeHive) and no deploy.nodes, so it has no hosts.`,
+      { phase: 'evaluate', input: 'flake' }
+    )
+  }
+  const out = new Map<string, HostInfo>()
+  for (const name of Object.keys(configs ?? {}))
+    out.set(name, hostInfo(name, 'nixosConfigurations', configs![name], deploy))
+  for (const name of Object.keys(hive ?? {}))
+    if (!out.has(name)) out.set(name, hostInfo(name, 'colmenaHive', hive![name], deploy))
+  const loose: string[] = []
+  for (const name of Object.keys(deploy?.nodes ?? {}).sort()) {
+    const node = deploy!.nodes[name]
+    const profiles = asStrings(node.profiles)
+    if (!out.has(name) && profiles.includes('system')) {
+      const raw: RawHost = {
+        hostName: null,
+        fqdn: null,
+        system: node.system ?? null,
+        targetHost: null,
+        targetUser: null,
+        targetPort: null,
+        tags: []
+      }
+      out.set(name, hostInfo(name, 'deploy', raw, deploy))
+    }
+    const found = out.get(name)
+    if (found && profiles.includes('system')) found.deploySystem = true
+    const others = profiles.filter(p => p !== 'system')
+    if (others.length === 0) continue
+    const list = others.map(p => `profiles.${p}`).join(', ')
+    const host = out.get(name)
+    if (host)
+      host.notices.push(
+        `Host ${name}: deploy.nodes.${name}.${list} ${others.length > 1 ? 'are' : 'is'} not deployed: the suite deploys the system profile only.`
+      )
+    else
+      loose.push(
+        `deploy.nodes.${name} has no system profile (only ${list}): it is not a host here, and its profiles are not deployed.`
+      )
+  }
+  const hosts = [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return { hosts, notices: [...hosts.flatMap(h => h.notices), ...loose] }
+}
+
+function sourceName(source: HostSource, name: string): string {
+  if (source === 'colmenaHive') return `colmenaHive.deploymentConfig.${name}`
+  if (source === 'deploy') return `deploy.nodes.${name}`
+  return `config.deployment`
+}
+
+function hostInfo(
+  name: string,
+  source: HostSource,
+  raw: RawHost,
+  deploy: RawDeploy | undefined
+): HostInfo {
+  validateHostName(
+    name,
+    source === 'colmenaHive'
+      ? 'A colmenaHive node name'
+      : source === 'deploy'
+        ? 'A deploy.nodes attribute name'
+        : 'A nixosConfigurations attribute name'
+  )
   const tags = Array.isArray(raw.tags) ? (raw.tags as string[]) : []
+  const where = source === 'colmenaHive' ? `${sourceName(source, name)}.tags` : 'deployment.tags'
   for (const tag of tags) {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(tag)) {
       throw new ActionError(
-        `Host ${name} has an invalid tag in deployment.tags (letters, digits, '.', '_' and '-' only).`,
+        `Host ${name} has an invalid tag in ${where} (letters, digits, '.', '_' and '-' only).`,
         {
           host: name,
           phase: 'evaluate'
@@ -136,24 +329,30 @@ function hostInfo(name: string, raw: RawHost, deploy: RawDeploy | undefined): Ho
       )
     }
   }
+  // One notice per host, naming every option it sets that the suite does not honour.
+  const unhonoured = asStrings(raw.notHonoured).filter(o => o in NOT_HONOURED)
+  const notices =
+    unhonoured.length === 0
+      ? []
+      : [
+          `Host ${name} sets ${unhonoured.map(o => `deployment.${o}`).join(', ')}, which ${unhonoured.length > 1 ? 'are' : 'is'} not honoured: ${unhonoured.map(o => NOT_HONOURED[o]).join('; ')}.`
+        ]
+  const common = {
+    name,
+    source,
+    system: raw.system,
+    hostName: raw.hostName,
+    fqdn: raw.fqdn,
+    tags,
+    notices
+  }
   try {
     checkSystem(name, raw.system)
-    return {
-      name,
-      system: raw.system,
-      hostName: raw.hostName,
-      fqdn: raw.fqdn,
-      tags,
-      ...resolveTarget(name, raw, deploy)
-    }
+    return { ...common, ...resolveTarget(name, source, raw, deploy) }
   } catch (err) {
     if (!(err instanceof ActionError)) throw err
     return {
-      name,
-      system: raw.system,
-      hostName: raw.hostName,
-      fqdn: raw.fqdn,
-      tags,
+      ...common,
       target: null,
       targetError: err,
       targetSource: '',
@@ -172,6 +371,7 @@ export function requireTarget(host: HostInfo): Target {
 
 function resolveTarget(
   name: string,
+  source: HostSource,
   raw: RawHost,
   deploy: RawDeploy | undefined
 ): Pick<HostInfo, 'target' | 'targetSource' | 'sshOptions'> {
@@ -179,6 +379,17 @@ function resolveTarget(
   let target: Target
   let targetSource: string
   let sshOptions: string[] = []
+  // deploy-rs users give the port as `sshOpts = [ "-p" "2222" ]` (colmena users may too, in
+  // deployment.sshOptions): it is the target's port.
+  const takePort = (): void => {
+    const p = sshOptions.indexOf('-p')
+    if (p >= 0) {
+      target = { ...target, port: Number(sshOptions[p + 1]) }
+      sshOptions = [...sshOptions.slice(0, p), ...sshOptions.slice(p + 2)]
+    }
+  }
+  const deployment =
+    source === 'colmenaHive' ? `colmenaHive.deploymentConfig.${name}` : 'config.deployment'
   if (node?.hostname) {
     targetSource = `Host ${name}'s deploy.nodes.${name}.hostname`
     const user = node.sshUser ?? deploy?.sshUser ?? null
@@ -188,18 +399,16 @@ function resolveTarget(
     )
     const rawOpts = [...asStrings(deploy?.sshOpts), ...asStrings(node.sshOpts)]
     sshOptions = checkFlakeSshOptions(rawOpts, `deploy.nodes.${name}.sshOpts`, name)
-    // deploy-rs users give the port as `sshOpts = [ "-p" "2222" ]`: it is the target's port.
-    const p = sshOptions.indexOf('-p')
-    if (p >= 0) {
-      target = { ...target, port: Number(sshOptions[p + 1]) }
-      sshOptions = [...sshOptions.slice(0, p), ...sshOptions.slice(p + 2)]
-    }
+    takePort()
   } else if (raw.targetHost) {
-    targetSource = `Host ${name}'s config.deployment.targetHost`
+    targetSource = `Host ${name}'s ${deployment}.targetHost`
     let text = bracket(raw.targetHost)
     if (raw.targetUser) text = `${raw.targetUser}@${text}`
     if (raw.targetPort) text = `${text}:${raw.targetPort}`
     target = parseTarget(text, targetSource)
+    sshOptions = checkFlakeSshOptions(asStrings(raw.sshOptions), `${deployment}.sshOptions`, name)
+    if (!raw.targetPort) takePort()
+    else sshOptions = dropPort(sshOptions)
   } else if (raw.fqdn) {
     targetSource = `Host ${name}'s config.networking.fqdn`
     target = parseTarget(raw.fqdn, targetSource)
@@ -211,6 +420,12 @@ function resolveTarget(
     target = parseTarget(name, targetSource)
   }
   return { target, targetSource, sshOptions }
+}
+
+/** The options without `-p <port>` (targetPort, when set, wins over a port in sshOptions). */
+function dropPort(options: string[]): string[] {
+  const p = options.indexOf('-p')
+  return p < 0 ? options : [...options.slice(0, p), ...options.slice(p + 2)]
 }
 
 /**
@@ -300,27 +515,213 @@ function printable(s: string): string {
   return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown
 }
 
+// ---------------------------------------------------------------------------------------------
+// Where each host's system is
+
+/** What to build for a host, and how to read its system from what was built. */
+export interface SystemRef {
+  host: string
+  source: HostSource
+  /** The attribute path (after `#`) that `nix build` builds for the host. */
+  attrPath: string
+  /**
+   * deploy-rs's activation wrapper: the host's system is the toplevel inside what is built
+   * (`UNWRAP_PROFILE`), not the built path itself.
+   */
+  wrapped: boolean
+}
+
+/** The attribute path of a host's system in an output. */
+export function systemAttrPath(source: HostSource, host: string): string {
+  if (source === 'colmenaHive') return `colmenaHive.toplevel.${attrName(host)}`
+  if (source === 'deploy') return `deploy.nodes.${attrName(host)}.profiles.system.path`
+  return `nixosConfigurations.${attrName(host)}.config.system.build.toplevel`
+}
+
+export interface HostIndex {
+  nixos: string[]
+  hive: string[]
+  /** deploy.nodes names that have a `system` profile. */
+  deploy: string[]
+  /** True when the flake has none of the three outputs. */
+  none: boolean
+}
+
+/** The host names of each output: attribute names only, no host is evaluated. */
+export async function flakeHostIndex(
+  flakeRef: string,
+  opts: InventoryOptions & { phase?: string } = {}
+): Promise<HostIndex> {
+  const o = (what: string) => ({
+    logger: opts.logger,
+    cwd: opts.cwd,
+    phase: opts.phase ?? 'evaluate',
+    what: `listing the hosts of '${flakeRef}' (${what})`
+  })
+  const nixos = await nixEvalJsonOptional<string[]>(`${flakeRef}#nixosConfigurations`, {
+    apply: 'builtins.attrNames',
+    ...o('nixosConfigurations')
+  })
+  const hive = await nixEvalJsonOptional<string[] | null>(`${flakeRef}#colmenaHive`, {
+    apply: `h: if builtins.isAttrs h && h ? deploymentConfig then builtins.attrNames h.deploymentConfig else null`,
+    ...o('colmenaHive')
+  })
+  const deploy = await nixEvalJsonOptional<string[]>(`${flakeRef}#deploy`, {
+    apply: `d: builtins.filter (n: builtins.isAttrs (d.nodes.\${n}.profiles or null) && d.nodes.\${n}.profiles ? system) (builtins.attrNames (d.nodes or {}))`,
+    ...o('deploy.nodes')
+  })
+  return {
+    nixos: nixos ?? [],
+    hive: hive ?? [],
+    deploy: deploy ?? [],
+    none: nixos === undefined && (hive === undefined || hive === null) && deploy === undefined
+  }
+}
+
+/** The index of hosts already read by readInventory (saves the evaluations of flakeHostIndex). */
+export function indexOfInventory(hosts: readonly HostInfo[]): HostIndex {
+  return {
+    nixos: hosts.filter(h => h.source === 'nixosConfigurations').map(h => h.name),
+    hive: hosts.filter(h => h.source === 'colmenaHive').map(h => h.name),
+    deploy: hosts.filter(h => h.deploySystem).map(h => h.name),
+    none: hosts.length === 0
+  }
+}
+
+/** Every host name of an index, each once. */
+export function indexNames(index: HostIndex): string[] {
+  return [...new Set([...index.nixos, ...index.hive, ...index.deploy])].sort()
+}
+
 /**
- * The derivation path of every named host's toplevel, in ONE evaluation of the flake (or of the
- * flake at a git revision). Hosts missing from the flake are absent from the result.
+ * Where the system of each named host is (hosts the flake does not have are absent):
+ * nixosConfigurations, else the colmena hive; a deploy-rs node's `system` profile when the node
+ * is in neither, or when its path is deploy-rs's activation wrapper (then the toplevel inside
+ * it is deployed, whatever nixosConfigurations holds under the same name).
  */
-export async function evalToplevelDrvPaths(
+export async function locateSystems(
+  flakeRef: string,
+  hosts: string[],
+  opts: InventoryOptions & { phase?: string; index?: HostIndex } = {}
+): Promise<Map<string, SystemRef>> {
+  for (const h of hosts) validateHostName(h, `host '${h}'`)
+  const index = opts.index ?? (await flakeHostIndex(flakeRef, opts))
+  const inDeploy = hosts.filter(h => index.deploy.includes(h))
+  let wrapped: Record<string, boolean> = {}
+  if (inDeploy.length > 0) {
+    wrapped =
+      (await nixEvalJsonOptional<Record<string, boolean>>(`${flakeRef}#deploy.nodes`, {
+        apply: `ns: let unwrap = ${UNWRAP_PROFILE}; in builtins.listToAttrs (map (n: { name = n; value = (unwrap ns.\${n}.profiles.system.path).wrapped; }) [ ${inDeploy.map(nixString).join(' ')} ])`,
+        logger: opts.logger,
+        cwd: opts.cwd,
+        phase: opts.phase ?? 'evaluate',
+        what: `reading the system profiles of deploy.nodes in '${flakeRef}'`
+      })) ?? {}
+  }
+  const out = new Map<string, SystemRef>()
+  for (const host of hosts) {
+    const nixos = index.nixos.includes(host)
+    const hive = index.hive.includes(host)
+    let source: HostSource | undefined
+    if (inDeploy.includes(host) && (wrapped[host] || (!nixos && !hive))) source = 'deploy'
+    else if (nixos) source = 'nixosConfigurations'
+    else if (hive) source = 'colmenaHive'
+    if (!source) continue
+    out.set(host, {
+      host,
+      source,
+      attrPath: systemAttrPath(source, host),
+      wrapped: source === 'deploy' && wrapped[host] === true
+    })
+  }
+  return out
+}
+
+/**
+ * The derivation path of what is built for every named host (its toplevel; deploy-rs's wrapper
+ * around it), one evaluation per output, for the flake or the flake at a git revision. Hosts
+ * missing from the flake are absent from the result.
+ */
+export function evalSystemDrvPaths(
+  flakeRef: string,
+  hosts: string[],
+  opts: SystemEvalOptions = {}
+): Promise<Record<string, string>> {
+  return evalSystemAttr('drvPath', flakeRef, hosts, opts)
+}
+
+/**
+ * The toplevel store path of every named host as the flake evaluates now (nothing is built; a
+ * deploy-rs wrapper's toplevel is the one inside it). Hosts missing from the flake are absent.
+ */
+export async function evalSystemOutPaths(
+  flakeRef: string,
+  hosts: string[],
+  opts: SystemEvalOptions = {}
+): Promise<Record<string, string>> {
+  const refs = opts.refs ?? (await locateSystems(flakeRef, hosts, opts))
+  const wrapped = [...refs.values()].filter(r => r.wrapped).map(r => r.host)
+  const plain = new Map([...refs].filter(([, r]) => !r.wrapped))
+  const result = await evalSystemAttr('outPath', flakeRef, [...plain.keys()], {
+    ...opts,
+    refs: plain
+  })
+  return {
+    ...result,
+    ...(await unwrapSystems(flakeRef, wrapped, { ...opts, phase: opts.phase ?? 'evaluate' }))
+  }
+}
+
+type SystemEvalOptions = InventoryOptions & {
+  phase?: string
+  refs?: Map<string, SystemRef>
+  index?: HostIndex
+}
+
+async function evalSystemAttr(
+  which: 'drvPath' | 'outPath',
+  flakeRef: string,
+  hosts: string[],
+  opts: SystemEvalOptions
+): Promise<Record<string, string>> {
+  const refs = opts.refs ?? (await locateSystems(flakeRef, hosts, opts))
+  const result: Record<string, string> = {}
+  const groups: [HostSource, string, (n: string) => string][] = [
+    ['nixosConfigurations', 'nixosConfigurations', n => `o.${n}.config.system.build.toplevel`],
+    ['colmenaHive', 'colmenaHive', n => `o.toplevel.${n}`],
+    ['deploy', 'deploy', n => `o.nodes.${n}.profiles.system.path`]
+  ]
+  const noun = which === 'drvPath' ? 'system derivations' : 'system store paths'
+  for (const [source, output, attr] of groups) {
+    const names = [...refs.values()].filter(r => r.source === source).map(r => r.host)
+    if (names.length === 0) continue
+    const paths = await nixEvalJsonOptional<Record<string, string>>(`${flakeRef}#${output}`, {
+      apply: `o: { ${names.map(n => `${nixString(n)} = ${attr(attrName(n))}.${which};`).join(' ')} }`,
+      logger: opts.logger,
+      cwd: opts.cwd,
+      phase: opts.phase ?? 'evaluate',
+      what: `evaluating the ${noun} of ${names.length} host(s) in '${flakeRef}'`
+    })
+    Object.assign(result, paths ?? {})
+  }
+  return result
+}
+
+/** deploy-rs wrappers: the toplevel store path inside each (they are built: it is in the store). */
+export async function unwrapSystems(
   flakeRef: string,
   hosts: string[],
   opts: InventoryOptions & { phase?: string } = {}
 ): Promise<Record<string, string>> {
+  if (hosts.length === 0) return {}
   for (const h of hosts) validateHostName(h, `host '${h}'`)
-  const wanted = `[ ${hosts.map(nixString).join(' ')} ]`
-  const apply = `cs: builtins.listToAttrs (map (n: { name = n; value = cs.\${n}.config.system.build.toplevel.drvPath; }) (builtins.filter (n: cs ? \${n}) ${wanted}))`
-  const result = await nixEvalJsonOptional<Record<string, string>>(
-    `${flakeRef}#nixosConfigurations`,
-    {
-      apply,
+  return (
+    (await nixEvalJsonOptional<Record<string, string>>(`${flakeRef}#deploy.nodes`, {
+      apply: `ns: let unwrap = ${UNWRAP_PROFILE}; in builtins.listToAttrs (map (n: { name = n; value = toString (unwrap ns.\${n}.profiles.system.path).toplevel; }) [ ${hosts.map(nixString).join(' ')} ])`,
       logger: opts.logger,
       cwd: opts.cwd,
-      phase: opts.phase ?? 'evaluate',
-      what: `evaluating the toplevel derivations of ${hosts.length} host(s) in '${flakeRef}'`
-    }
+      phase: opts.phase ?? 'build',
+      what: `reading the toplevel inside deploy-rs's activation of ${hosts.join(', ')}`
+    })) ?? {}
   )
-  return result ?? {}
 }

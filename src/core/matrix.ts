@@ -3,7 +3,13 @@
  * whose toplevel derivation is the same at `changed-since`, packed into shards beyond `max-jobs`.
  */
 import { ActionError } from './errors.js'
-import { evalToplevelDrvPaths, readInventory, requireTarget, type HostInfo } from './flake.js'
+import {
+  evalSystemDrvPaths,
+  indexOfInventory,
+  readInventory,
+  requireTarget,
+  type HostInfo
+} from './flake.js'
 import { requireGitFlake } from './local-flake.js'
 import type { Logger } from './log.js'
 import { flakeAtRevision } from './nix.js'
@@ -120,14 +126,16 @@ export async function planMatrix(opts: MatrixOptions): Promise<MatrixPlan> {
     const local = await requireGitFlake(opts.flake, opts.cwd, 'changed-since')
     changedSince = { input: since, commit }
     const names = selected.map(h => h.name)
-    // One evaluation for the current tree, one for the revision: never one process per host.
-    const now = await evalToplevelDrvPaths(opts.flake, names, {
+    // A few evaluations for the current tree (one per output), as many for the revision: never
+    // one process per host.
+    const now = await evalSystemDrvPaths(opts.flake, names, {
       logger: opts.logger,
-      cwd: opts.cwd
+      cwd: opts.cwd,
+      index: indexOfInventory(inventory)
     })
     let before: Record<string, string> = {}
     try {
-      before = await evalToplevelDrvPaths(
+      before = await evalSystemDrvPaths(
         flakeAtRevision(local.repoRoot, commit, local.subdir),
         names,
         {

@@ -1,10 +1,12 @@
 /**
  * Plain records that several modules share: what a build or a diff produced, what the closure
- * cache did. The engine fills them, and the job summary, the pull request comment and the
+ * cache did, what a deploy or a rollback did on each host. The engine fills them, and the job summary, the pull request comment and the
  * terminal output are renderings of them.
  */
+import type { ActivationReport } from './activation-output.js'
 import type { BuildTarget, Built } from './build.js'
 import type { ClosureDiff } from './diff.js'
+import type { CheckOutcome } from './health.js'
 
 /** One `build` run: what was built, its closure and, with `diff-against`, the diff. */
 export interface BuildRun {
@@ -25,6 +27,10 @@ export interface BuildRun {
   changed: boolean
   /** `diff-summary` output: one line ('' without diff-against). */
   summary: string
+  /** `signing-key`: the closure was signed with that key (its name). */
+  signedBy?: string
+  /** `push-to`: the store the closure was copied to. */
+  pushedTo?: string
 }
 
 /** One `diff` run: the two systems and their closure diff. */
@@ -40,7 +46,7 @@ export interface DiffRun {
 
 /** What saving a closure to the Actions cache did. */
 export interface SaveResult {
-  status: 'saved' | 'exists' | 'unavailable' | 'failed'
+  status: 'saved' | 'exists' | 'unavailable' | 'failed' | 'skipped'
   key: string
   /** Bytes of the binary cache folder that was saved. */
   bytes?: number
@@ -114,5 +120,93 @@ export function rebootReason(
     detail,
     ...(change.before ? { before: change.before } : {}),
     ...(change.after ? { after: change.after } : {})
+  }
+}
+
+// Host results: what a deploy or a rollback did on each host, phase by phase.
+
+export type DeployMode = 'switch' | 'boot' | 'test'
+export type HostStatus = 'deployed' | 'unchanged' | 'rolled-back' | 'failed' | 'skipped'
+
+export type PhaseName =
+  | 'resolve'
+  | 'probe'
+  | 'lock'
+  | 'copy'
+  | 'record'
+  | 'arm'
+  | 'activate'
+  | 'reboot'
+  | 'verify'
+  | 'confirm'
+  | 'rollback'
+  | 'dry-activate'
+
+export interface PhaseRecord {
+  name: PhaseName
+  status: 'ok' | 'failed' | 'skipped'
+  durationMs: number
+  /** When the phase began and ended, in milliseconds since the epoch (the rollout's picture). */
+  startedAt: number
+  endedAt: number
+  detail?: string
+}
+
+export interface HostResult {
+  host: string
+  status: HostStatus
+  /** The store path the host was asked to run. */
+  storePath: string
+  /** What /run/current-system was before (null on a host's first deploy). */
+  previousStorePath: string | null
+  previousGeneration: number | null
+  /** The system profile's generation after the deploy (or after the rollback). */
+  generation: number | null
+  /** What the host runs at the end, as read back from it (null when it could not be read). */
+  activeStorePath: string | null
+  durationSeconds: number
+  phases: PhaseRecord[]
+  health: CheckOutcome[]
+  activation?: ActivationReport
+  /** One sentence, naming the host and the phase, when status is rolled-back or failed. */
+  error?: string
+  failedPhase?: PhaseName
+  failingCheck?: string
+}
+
+/** A host's record before anything is known about it. */
+export function newHostResult(host: string, status: HostStatus, storePath = ''): HostResult {
+  return {
+    host,
+    status,
+    storePath,
+    previousStorePath: null,
+    previousGeneration: null,
+    generation: null,
+    activeStorePath: null,
+    durationSeconds: 0,
+    phases: [],
+    health: []
+  }
+}
+
+/** The `results` output: one record per host (contract field names). */
+export function resultRecord(r: HostResult): Record<string, unknown> {
+  return {
+    host: r.host,
+    status: r.status,
+    'store-path': r.storePath,
+    'previous-store-path': r.previousStorePath,
+    'duration-seconds': Math.round(r.durationSeconds * 10) / 10,
+    health: r.health.map(h => ({
+      check: h.check,
+      ok: h.ok,
+      attempts: h.attempts,
+      detail: h.detail
+    })),
+    error: r.error ?? null,
+    phase: r.failedPhase ?? null,
+    generation: r.generation,
+    'previous-generation': r.previousGeneration
   }
 }

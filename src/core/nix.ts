@@ -206,6 +206,10 @@ export async function nixCopy(
     to?: string
     noCheckSigs?: boolean
     substituteOnDestination?: boolean
+    /** Settings for this call (`--option name value`), e.g. trusted-public-keys. */
+    options?: [string, string][]
+    /** false: the caller reads the exit code (default: a failure throws). */
+    check?: boolean
   }
 ): Promise<RunResult> {
   const argv: string[] = [...NIX, 'copy']
@@ -213,12 +217,14 @@ export async function nixCopy(
   if (opts.to) argv.push('--to', opts.to)
   if (opts.noCheckSigs) argv.push('--no-check-sigs')
   if (opts.substituteOnDestination) argv.push('--substitute-on-destination')
+  for (const [name, value] of opts.options ?? []) argv.push('--option', name, value)
   argv.push(...paths)
   return run(argv, {
     timeoutMs: opts.timeoutMs ?? 2 * HOUR,
     cwd: opts.cwd,
     logger: opts.logger,
     host: opts.host,
+    check: opts.check,
     phase: opts.phase ?? 'copy',
     what: opts.what ?? `copying ${paths.join(' ')}`,
     onStderrLine: opts.onStderrLine,
@@ -521,4 +527,117 @@ export async function nixFmt(
     onStderrLine: opts.onStderrLine,
     env: opts.env
   })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signatures (the binary cache between build and hosts, binary-cache.ts)
+
+/** `nix store sign --recursive --key-file <file> <paths>` (Nix 2.8's syntax, still today's). */
+export async function nixStoreSign(
+  paths: string[],
+  keyFile: string,
+  opts: NixCallOptions
+): Promise<RunResult> {
+  return run([...NIX, 'store', 'sign', '--recursive', '--key-file', keyFile, ...paths], {
+    timeoutMs: opts.timeoutMs ?? HOUR,
+    logger: opts.logger,
+    host: opts.host,
+    phase: opts.phase ?? 'sign',
+    what: opts.what ?? `signing the closure of ${paths.join(' ')}`,
+    env: opts.env
+  })
+}
+
+/**
+ * `nix store verify --recursive --sigs-needed 1` with only `trustedKeys` trusted: every path of
+ * the closures must carry a signature by one of them and its contents must match its NAR hash.
+ * Never throws on a failed check: the caller reads stderr (`path '…' is untrusted`, `… was modified!`).
+ */
+export async function nixStoreVerify(
+  paths: string[],
+  trustedKeys: string[],
+  opts: NixCallOptions & { store?: string }
+): Promise<RunResult> {
+  const argv = [...NIX, 'store', 'verify', '--recursive', '--sigs-needed', '1']
+  if (opts.store) argv.push('--store', opts.store)
+  argv.push('--option', 'trusted-public-keys', trustedKeys.join(' '), ...paths)
+  return run(argv, {
+    timeoutMs: opts.timeoutMs ?? 2 * HOUR,
+    logger: opts.logger,
+    host: opts.host,
+    check: false,
+    env: opts.env
+  })
+}
+
+/** `nix path-info --store <store> <path>`: whether a store (a binary cache) has a path. */
+export async function nixStoreHas(
+  path: string,
+  store: string,
+  opts: NixCallOptions
+): Promise<RunResult> {
+  return run([...NIX, 'path-info', '--store', store, path], {
+    timeoutMs: opts.timeoutMs ?? 10 * MINUTE,
+    logger: opts.logger,
+    host: opts.host,
+    check: false,
+    env: opts.env
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Updating a flake's lock (the update action)
+
+/**
+ * The argv that updates the lock of the flake in the working directory: every input
+ * (`nix flake update`, which takes no flake argument here, so it means the same on every version),
+ * or only `inputs`. Nix before 2.19 (and Lix, whose CLI followed 2.18) updates one input with
+ * `nix flake lock --update-input <name>` (repeatable); Nix 2.19 and later take the names as
+ * `nix flake update <name>…` (there, a positional argument is an input, no longer a flake).
+ */
+export function flakeUpdateArgv(inputs: readonly string[], v: NixVersion | undefined): string[] {
+  if (inputs.length === 0) return [...NIX, 'flake', 'update']
+  const [major, minor] = v?.version ?? [2, 8, 0]
+  const newer = !v?.lix && (major > 2 || (major === 2 && minor >= 19))
+  if (newer) return [...NIX, 'flake', 'update', ...inputs]
+  return [...NIX, 'flake', 'lock', ...inputs.flatMap(i => ['--update-input', i])]
+}
+
+/** Updates the lock of the flake in `dir` (see `flakeUpdateArgv`); throws when nix fails. */
+export async function nixFlakeUpdate(
+  dir: string,
+  inputs: readonly string[],
+  opts: NixCallOptions
+): Promise<RunResult> {
+  return run(flakeUpdateArgv(inputs, await nixVersion(opts)), {
+    cwd: dir,
+    timeoutMs: opts.timeoutMs ?? HOUR,
+    logger: opts.logger,
+    phase: opts.phase ?? 'update',
+    what: opts.what ?? 'updating flake.lock',
+    onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
+}
+
+/**
+ * Builds a derivation already in the store (`nix-store --realise <drv>`: the same on every Nix
+ * version, unlike `nix build <drv>`, whose reading of a `.drv` argument changed) and returns its
+ * output paths.
+ */
+export async function nixStoreRealise(drvPath: string, opts: NixCallOptions): Promise<string[]> {
+  const result = await run(['nix-store', '--realise', drvPath], {
+    timeoutMs: opts.timeoutMs ?? 6 * HOUR,
+    cwd: opts.cwd,
+    logger: opts.logger,
+    host: opts.host,
+    phase: opts.phase ?? 'build',
+    what: opts.what ?? `building ${drvPath}`,
+    onStderrLine: opts.onStderrLine,
+    env: opts.env
+  })
+  return result.stdout
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l.startsWith('/'))
 }

@@ -32,6 +32,8 @@ export function buildSummary(run: BuildRun, cache: SaveResult | undefined): stri
   if (run.diffAgainst)
     rows.push(['Compared with', escapeMarkdown(run.beforeDescription ?? run.diffAgainst)])
   rows.push(['Closure cache', cacheLine(cache)])
+  if (run.signedBy) rows.push(['Signed by', inlineCode(run.signedBy)])
+  if (run.pushedTo) rows.push(['Pushed to', inlineCode(run.pushedTo)])
   const parts = [heading(2, `Build: ${run.label}`), table(['', ''], rows)]
   if (run.diff)
     parts.push(

@@ -342,6 +342,21 @@ export class SshSession {
     return { uri: store.uri, env: { NIX_SSHOPTS: words.join(' ') } }
   }
 
+  /**
+   * NIX_SSHOPTS for a store reached over SSH that is not a deployed host (an `ssh-ng://` binary
+   * cache): the session's key, known hosts and options, no connection sharing.
+   */
+  storeEnv(): Record<string, string> {
+    const words = [...this.commonOptions(), ...this.settings.extraOptions]
+    if (words.some(w => /\s/.test(w))) {
+      throw new ActionError(
+        'An ssh option contains whitespace, which nix cannot pass on (NIX_SSHOPTS is split on spaces).',
+        { input: 'ssh-options' }
+      )
+    }
+    return { NIX_SSHOPTS: words.join(' ') }
+  }
+
   /** Whether commands need `sudo` for this target. */
   needsSudo(remote: Remote): boolean {
     if (this.settings.sudo === 'true') return true

@@ -298,6 +298,24 @@ export async function processRunning(pid: number): Promise<boolean> {
   }
 }
 
+/**
+ * An open file of mount namespace `ns`, through the first of `pids` still in it (checked after the
+ * open: the process may have ended and its pid been reused in between); null when none is.
+ */
+async function pinNamespace(pids: number[], ns: string): Promise<fs.FileHandle | null> {
+  for (const pid of pids) {
+    let handle: fs.FileHandle
+    try {
+      handle = await fs.open(`/proc/${pid}/ns/mnt`, 'r')
+    } catch {
+      continue
+    }
+    if ((await mountNs(pid)) === ns) return handle
+    await handle.close()
+  }
+  return null
+}
+
 /** Pids of every process in a mount namespace. */
 async function pidsInNamespace(ns: string): Promise<number[]> {
   const pids: number[] = []
@@ -308,19 +326,34 @@ async function pidsInNamespace(ns: string): Promise<number[]> {
   return pids
 }
 
-/** Kills every process in a mount namespace (repeatedly: a dying process may have forked). */
-async function killNamespace(ns: string): Promise<void> {
-  for (let round = 0; round < 20; round++) {
-    const pids = await pidsInNamespace(ns)
-    if (pids.length === 0) return
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        /* gone already */
+/**
+ * Kills every process in the mount namespace of `anchorPid`, whose id must be `ns` (repeatedly: a
+ * dying process may have forked). The namespace is pinned by an open file of it for the whole
+ * loop: a namespace's id is freed when its last process ends and handed out again at once, and
+ * every `nix` run as root unshares a mount namespace of its own, so a later round would otherwise
+ * SIGKILL whatever nix process (of any test on the machine) got the freed id. When the anchor is
+ * gone, the id may already be someone else's: nothing is killed.
+ */
+async function killNamespace(anchorPid: number, ns: string): Promise<void> {
+  // Only through the anchor: any other process found by the id might be in a namespace that
+  // reused it.
+  const pin = await pinNamespace([anchorPid], ns)
+  if (!pin) return
+  try {
+    for (let round = 0; round < 20; round++) {
+      const pids = await pidsInNamespace(ns)
+      if (pids.length === 0) return
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          /* gone already */
+        }
       }
+      await sleep(50)
     }
-    await sleep(50)
+  } finally {
+    await pin.close()
   }
 }
 
@@ -617,7 +650,8 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
         if (h instanceof SystemdHost) continue
         // The namespace id may not be known if start failed half-way: read it from the anchor.
         const ns = h.ns || (h.anchorPid ? await mountNs(h.anchorPid) : null)
-        if (ns && ns !== (await mountNs('self'))) await killNamespace(ns)
+        if (ns && h.anchorPid && ns !== (await mountNs('self')))
+          await killNamespace(h.anchorPid, ns)
         h.anchorPid = 0
       }
       // The bind mounts lived only in the namespaces, which are gone with their processes. Make

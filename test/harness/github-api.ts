@@ -15,6 +15,7 @@
  * integration", what a fork's read-only GITHUB_TOKEN gets; an unknown token gets 401.
  */
 import http from 'node:http'
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
@@ -145,6 +146,7 @@ export function restDescription(): Description {
       byMethod.set(operation.method, list)
     }
   }
+  nullableAlternatives(doc)
   // OpenAPI 3.0 keywords ajv does not know (example, x-github, discriminator...) are not errors.
   const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, coerceTypes: false })
   addFormats(ajv)
@@ -158,6 +160,31 @@ export function restDescription(): Description {
   ajvResponses.addSchema(doc, 'gh')
   description = { doc, byMethod, ajv, ajvResponses, validators: new Map() }
   return description
+}
+
+/**
+ * OpenAPI 3.0's `nullable: true` beside `oneOf`/`anyOf` and no `type` (the issue bodies' `title`,
+ * `milestone`, `type`) means "one of these, or null"; ajv refuses `nullable` without `type`, so
+ * such a node gets `{type: 'null'}` as one more alternative instead.
+ */
+function nullableAlternatives(node: unknown): void {
+  if (!node || typeof node !== 'object') return
+  if (Array.isArray(node)) {
+    for (const n of node) nullableAlternatives(n)
+    return
+  }
+  const n = node as Record<string, unknown>
+  // `nullable: true` with an `enum` (an issue's `state_reason`) allows null too: ajv wants null
+  // in the enum itself.
+  if (n.nullable === true && Array.isArray(n.enum) && !n.enum.includes(null)) n.enum.push(null)
+  if (n.nullable === true && n.type === undefined) {
+    const list = (n.oneOf ?? n.anyOf) as unknown[] | undefined
+    if (Array.isArray(list)) {
+      list.push({ type: 'null' })
+      delete n.nullable
+    }
+  }
+  for (const v of Object.values(n)) nullableAlternatives(v)
 }
 
 function validator(d: Description, pointer: string, forResponse = false): ValidateFunction {
@@ -353,6 +380,7 @@ export interface PullRequestSeed {
   head?: { ref?: string; sha?: string; repo?: string }
   base?: { ref?: string; sha?: string }
   user?: string
+  labels?: string[]
 }
 
 export interface RepoSeed {
@@ -360,6 +388,12 @@ export interface RepoSeed {
   default_branch?: string
   /** Refs a deployment may name (branch or tag → sha). Without any, any ref is accepted. */
   refs?: Record<string, string>
+  /**
+   * A git repository (a bare one, the test's `origin`) holding the branches: pull requests are
+   * then checked against it as GitHub checks them (head and base must exist, head must have
+   * commits that base has not).
+   */
+  git?: string
 }
 
 interface User {
@@ -422,6 +456,23 @@ interface Repo {
   statuses: Map<number, DeploymentStatus[]>
   environments: Map<string, EnvironmentSeed & { id: number; created_at: string }>
   approvals: Map<number, RunApprovalSeed[]>
+  /** Issues opened through the API (issues/create), by number. */
+  issueRecords: Map<number, IssueRecord>
+}
+
+/** An issue opened through the API. */
+export interface IssueRecord {
+  id: number
+  number: number
+  title: string
+  body: string
+  state: 'open' | 'closed'
+  state_reason: string | null
+  labels: string[]
+  user: User
+  created_at: string
+  updated_at: string
+  closed_at: string | null
 }
 
 export interface GitHubApiOptions {
@@ -552,12 +603,21 @@ export class GitHubApi {
     r.approvals.set(runId, [...(r.approvals.get(runId) ?? []), review])
   }
 
+  pullRequests(fullName: string): PullRequestSeed[] {
+    return [...this.repo(fullName).pulls.values()]
+  }
+
   comments(fullName: string, issue: number): Comment[] {
     return this.repo(fullName).comments.filter(c => c.issue === issue)
   }
 
   deployments(fullName: string): Deployment[] {
     return [...this.repo(fullName).deployments]
+  }
+
+  /** Issues opened through the API, oldest first. */
+  issueList(fullName: string): IssueRecord[] {
+    return [...this.repo(fullName).issueRecords.values()]
   }
 
   statuses(fullName: string, deploymentId: number): DeploymentStatus[] {
@@ -587,7 +647,8 @@ export class GitHubApi {
         deployments: [],
         statuses: new Map(),
         environments: new Map(),
-        approvals: new Map()
+        approvals: new Map(),
+        issueRecords: new Map()
       }
       this.repos.set(key, repo)
     }
@@ -657,6 +718,46 @@ export class GitHubApi {
       },
       performed_via_github_app: null
     }
+  }
+
+  private issueJson(r: Repo, i: IssueRecord, d: Description): Record<string, Json> {
+    const base = sample(d.doc, { $ref: '#/components/schemas/issue' }) as Record<string, Json>
+    const api = `${this.repoApiUrl(r)}/issues/${i.number}`
+    return Object.assign(base, {
+      id: i.id,
+      node_id: this.nodeId('I', i.id),
+      url: api,
+      repository_url: this.repoApiUrl(r),
+      labels_url: `${api}/labels{/name}`,
+      comments_url: `${api}/comments`,
+      events_url: `${api}/events`,
+      html_url: `https://github.com/${r.owner}/${r.name}/issues/${i.number}`,
+      number: i.number,
+      state: i.state,
+      state_reason: i.state_reason,
+      title: i.title,
+      body: i.body,
+      user: this.userJson(i.user),
+      labels: i.labels.map((name, n) => ({
+        id: 3_000_000 + n,
+        node_id: this.nodeId('LA', 3_000_000 + n),
+        url: `${this.repoApiUrl(r)}/labels/${encodeURIComponent(name)}`,
+        name,
+        description: null,
+        color: 'ededed',
+        default: false
+      })),
+      assignee: null,
+      assignees: [],
+      milestone: null,
+      locked: false,
+      active_lock_reason: null,
+      comments: r.comments.filter(x => x.issue === i.number).length,
+      closed_at: i.closed_at,
+      created_at: i.created_at,
+      updated_at: i.updated_at,
+      author_association: i.user.type === 'Bot' ? 'NONE' : 'OWNER'
+    })
   }
 
   private deploymentJson(r: Repo, d: Deployment): Record<string, Json> {
@@ -774,7 +875,16 @@ export class GitHubApi {
       locked: false,
       title: pr.title ?? `Pull request #${pr.number}`,
       body: pr.body ?? null,
-      user: this.userJson(user),
+      user: this.userJson(prUsers.get(pr) ?? user),
+      labels: (pr.labels ?? []).map((name, i) => ({
+        id: 3_000_000 + i,
+        node_id: this.nodeId('LA', 3_000_000 + i),
+        url: `${api}/labels/${encodeURIComponent(name)}`,
+        name,
+        description: '',
+        color: 'ededed',
+        default: false
+      })),
       draft: pr.draft ?? false,
       merged: false,
       mergeable: null,
@@ -1021,6 +1131,152 @@ export class GitHubApi {
       const pr = c.repo.pulls.get(Number(c.params.pull_number))
       if (!pr) throw notFound()
       return { status: 200, body: this.pullJson(c.repo, pr, c.d) }
+    },
+
+    // Issues: https://docs.github.com/rest/issues/issues. The list holds pull requests too (with a
+    // `pull_request` key), as GitHub's does; filters: state (default open), creator, labels (all
+    // of them), sort (created, updated) and direction (default desc).
+    'issues/list-for-repo': c => {
+      need(c, ['issues', 'read'])
+      const q = c.params
+      const state = typeof q.state === 'string' ? q.state : 'open'
+      const creator = typeof q.creator === 'string' ? q.creator.toLowerCase() : undefined
+      const labels =
+        typeof q.labels === 'string' ? q.labels.split(',').map(l => l.trim().toLowerCase()) : []
+      const all: {
+        created: string
+        updated: string
+        number: number
+        json: Record<string, Json>
+      }[] = []
+      for (const i of c.repo.issueRecords.values())
+        all.push({
+          created: i.created_at,
+          updated: i.updated_at,
+          number: i.number,
+          json: this.issueJson(c.repo, i, c.d)
+        })
+      for (const pr of c.repo.pulls.values()) {
+        const json = this.issueJson(
+          c.repo,
+          {
+            id: 2_000_000_000 + pr.number,
+            number: pr.number,
+            title: pr.title ?? `Pull request #${pr.number}`,
+            body: pr.body ?? '',
+            state: pr.state ?? 'open',
+            state_reason: null,
+            labels: [],
+            user: { login: pr.user ?? 'octocat', id: 583231, type: 'User' },
+            created_at: isoNow(),
+            updated_at: isoNow(),
+            closed_at: null
+          },
+          c.d
+        )
+        const api = this.repoApiUrl(c.repo)
+        json.pull_request = {
+          url: `${api}/pulls/${pr.number}`,
+          html_url: `https://github.com/${c.repo.owner}/${c.repo.name}/pull/${pr.number}`,
+          diff_url: `https://github.com/${c.repo.owner}/${c.repo.name}/pull/${pr.number}.diff`,
+          patch_url: `https://github.com/${c.repo.owner}/${c.repo.name}/pull/${pr.number}.patch`
+        }
+        all.push({
+          created: String(json.created_at),
+          updated: String(json.updated_at),
+          number: pr.number,
+          json
+        })
+      }
+      const key = q.sort === 'updated' ? 'updated' : 'created'
+      const asc = q.direction === 'asc'
+      const list = all
+        .filter(x => state === 'all' || x.json.state === state)
+        .filter(
+          x =>
+            !creator || String((x.json.user as { login: string }).login).toLowerCase() === creator
+        )
+        .filter(x => {
+          const have = (x.json.labels as { name: string }[]).map(l => l.name.toLowerCase())
+          return labels.every(l => have.includes(l))
+        })
+        .sort((a, b) => {
+          const d = a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : a.number - b.number
+          return asc ? d : -d
+        })
+      return this.page(
+        c,
+        list.map(x => x.json)
+      )
+    },
+
+    'issues/create': c => {
+      need(c, ['issues', 'write'])
+      const title = c.body.title
+      if (typeof title !== 'string' || title.trim() === '')
+        throw validationFailed('Issue', 'title', 'missing_field', 'title is missing')
+      const body = typeof c.body.body === 'string' ? c.body.body : ''
+      checkIssueBody(body)
+      const numbers = [...c.repo.issues, ...c.repo.pulls.keys()]
+      const number = numbers.length ? Math.max(...numbers) + 1 : 1
+      const now = isoNow()
+      const issue: IssueRecord = {
+        id: this.id(),
+        number,
+        title,
+        body,
+        state: 'open',
+        state_reason: null,
+        labels: Array.isArray(c.body.labels)
+          ? c.body.labels.map(l =>
+              typeof l === 'string' ? l : String((l as { name?: string })?.name ?? '')
+            )
+          : [],
+        user: c.user,
+        created_at: now,
+        updated_at: now,
+        closed_at: null
+      }
+      c.repo.issues.add(number)
+      c.repo.issueRecords.set(number, issue)
+      const json = this.issueJson(c.repo, issue, c.d)
+      return { status: 201, body: json, headers: { location: String(json.url) } }
+    },
+
+    'issues/get': c => {
+      need(c, ['issues', 'read'])
+      const issue = c.repo.issueRecords.get(Number(c.params.issue_number))
+      if (!issue) throw notFound()
+      return { status: 200, body: this.issueJson(c.repo, issue, c.d) }
+    },
+
+    // PATCH: title, body, state, state_reason. Closing sets closed_at; reopening clears it and
+    // GitHub records state_reason `reopened`.
+    'issues/update': c => {
+      need(c, ['issues', 'write'])
+      const issue = c.repo.issueRecords.get(Number(c.params.issue_number))
+      if (!issue) throw notFound()
+      const b = c.body
+      if (typeof b.body === 'string') checkIssueBody(b.body)
+      if (typeof b.title === 'string') {
+        if (b.title.trim() === '')
+          throw validationFailed('Issue', 'title', 'missing_field', 'title is missing')
+        issue.title = b.title
+      }
+      if (typeof b.body === 'string') issue.body = b.body
+      const now = isoNow()
+      if (b.state === 'closed' && issue.state !== 'closed') {
+        issue.state = 'closed'
+        issue.closed_at = now
+        issue.state_reason = typeof b.state_reason === 'string' ? b.state_reason : 'completed'
+      } else if (b.state === 'open' && issue.state !== 'open') {
+        issue.state = 'open'
+        issue.closed_at = null
+        issue.state_reason = 'reopened'
+      } else if (typeof b.state_reason === 'string' && issue.state === 'closed')
+        issue.state_reason = b.state_reason
+      issue.updated_at = now
+      return { status: 200, body: this.issueJson(c.repo, issue, c.d) }
     },
 
     'issues/list-comments': c => {
@@ -1315,6 +1571,98 @@ export class GitHubApi {
       )
     },
 
+    // Pull requests of the update action: list by head, create, update (title, body, base), and
+    // labels. Strict as GitHub (https://docs.github.com/rest/pulls/pulls#create-a-pull-request):
+    // with a `git` seed, head and base must be branches and head must have commits base has not
+    // ("No commits between …"); a second open pull request for the same head and base is a 422
+    // ("A pull request already exists for …"); a body over 65,536 characters is a 422.
+    'pulls/list': c => {
+      need(c, ['pull_requests', 'read'])
+      const q = c.params
+      const state = typeof q.state === 'string' ? q.state : 'open'
+      const list = [...c.repo.pulls.values()]
+        .filter(pr => state === 'all' || (pr.state ?? 'open') === state)
+        .filter(pr => typeof q.base !== 'string' || (pr.base?.ref ?? 'main') === q.base)
+        .filter(
+          pr =>
+            typeof q.head !== 'string' ||
+            q.head.toLowerCase() === `${c.repo.owner}:${pr.head?.ref ?? ''}`.toLowerCase()
+        )
+        .sort((a, b) => b.number - a.number)
+      return this.page(
+        c,
+        list.map(pr => this.pullJson(c.repo, pr, c.d))
+      )
+    },
+
+    'pulls/create': c => {
+      need(c, ['pull_requests', 'write'])
+      const head = String(c.body.head)
+      const base = String(c.body.base)
+      const ref = head.includes(':') ? head.slice(head.indexOf(':') + 1) : head
+      checkPullBody(c.body.body)
+      const headSha = this.checkBranches(c.repo, ref, base)
+      for (const other of c.repo.pulls.values())
+        if (
+          (other.state ?? 'open') === 'open' &&
+          other.head?.ref === ref &&
+          (other.base?.ref ?? 'main') === base
+        )
+          throw validationFailed(
+            'PullRequest',
+            'head',
+            'custom',
+            `A pull request already exists for ${c.repo.owner}:${ref}.`
+          )
+      const number = Math.max(0, ...c.repo.pulls.keys(), ...c.repo.issues) + 1
+      const pr: PullRequestSeed = {
+        number,
+        title: String(c.body.title ?? ''),
+        body: typeof c.body.body === 'string' ? c.body.body : undefined,
+        state: 'open',
+        draft: c.body.draft === true,
+        head: { ref, sha: headSha },
+        base: { ref: base }
+      }
+      prUsers.set(pr, c.user)
+      c.repo.pulls.set(number, pr)
+      c.repo.issues.add(number)
+      const json = this.pullJson(c.repo, pr, c.d)
+      return { status: 201, body: json, headers: { location: String(json.url) } }
+    },
+
+    'pulls/update': c => {
+      need(c, ['pull_requests', 'write'])
+      const pr = c.repo.pulls.get(Number(c.params.pull_number))
+      if (!pr) throw notFound()
+      if (c.body.body !== undefined) checkPullBody(c.body.body)
+      if (typeof c.body.base === 'string') {
+        this.checkBranches(c.repo, pr.head?.ref ?? '', c.body.base)
+        pr.base = { ...pr.base, ref: c.body.base }
+      }
+      if (typeof c.body.title === 'string') pr.title = c.body.title
+      if (c.body.body !== undefined)
+        pr.body = c.body.body === null ? undefined : String(c.body.body)
+      if (c.body.state === 'open' || c.body.state === 'closed') pr.state = c.body.state
+      if (c.repo.seed.git && pr.head?.ref) pr.head.sha = this.gitRev(c.repo, pr.head.ref)
+      return { status: 200, body: this.pullJson(c.repo, pr, c.d) }
+    },
+
+    'issues/add-labels': c => {
+      const issue = Number(c.params.issue_number)
+      if (c.repo.pulls.has(issue)) need(c, ['issues', 'write'], ['pull_requests', 'write'])
+      else need(c, ['issues', 'write'])
+      const pr = c.repo.pulls.get(issue)
+      if (!pr) throw notFound()
+      const raw = Array.isArray(c.body) ? c.body : (c.body?.labels ?? [])
+      const names = (raw as Json[]).map(l =>
+        typeof l === 'string' ? l : String((l as Record<string, Json>).name)
+      )
+      pr.labels = [...new Set([...(pr.labels ?? []), ...names])]
+      const labels = this.pullJson(c.repo, pr, c.d).labels
+      return { status: 200, body: labels }
+    },
+
     'repos/get-deployment-status': c => {
       need(c, ['deployments', 'read'])
       const dep = this.findDeployment(c)
@@ -1334,6 +1682,41 @@ export class GitHubApi {
     const dep = c.repo.deployments.find(x => x.id === Number(c.params.deployment_id))
     if (!dep) throw notFound()
     return dep
+  }
+
+  /** The commit a branch of the repository's `git` seed points to, or undefined. */
+  private gitRev(r: Repo, branch: string): string | undefined {
+    try {
+      return execFileSync(
+        'git',
+        ['-C', r.seed.git!, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}`],
+        { encoding: 'utf8' }
+      ).trim()
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Head and base must exist and head must be ahead of base (only with a `git` seed). */
+  private checkBranches(r: Repo, head: string, base: string): string | undefined {
+    if (!r.seed.git) return undefined
+    const headSha = this.gitRev(r, head)
+    if (!headSha) throw validationFailed('PullRequest', 'head', 'invalid', 'head invalid')
+    if (!this.gitRev(r, base))
+      throw validationFailed('PullRequest', 'base', 'invalid', 'base invalid')
+    const ahead = execFileSync(
+      'git',
+      ['-C', r.seed.git, 'rev-list', '--count', `refs/heads/${base}..refs/heads/${head}`],
+      { encoding: 'utf8' }
+    ).trim()
+    if (ahead === '0')
+      throw validationFailed(
+        'PullRequest',
+        'head',
+        'custom',
+        `No commits between ${base} and ${head}`
+      )
+    return headSha
   }
 
   /** One page of a list, with GitHub's `Link` header (prev, next, last, first). */
@@ -1428,6 +1811,20 @@ function validationFailed(
   return new HttpError(422, { message: top, errors: [{ resource, code, field, message }] })
 }
 
+/** Who opened each pull request the stand-in created (seeded ones are by `user`). */
+const prUsers = new WeakMap<PullRequestSeed, User>()
+
+/** GitHub's limit on a pull request body: 65,536 characters. */
+function checkPullBody(body: Json | undefined): void {
+  if (typeof body === 'string' && [...body].length > COMMENT_BODY_LIMIT)
+    throw validationFailed(
+      'PullRequest',
+      'body',
+      'custom',
+      `body is too long (maximum is ${COMMENT_BODY_LIMIT} characters)`
+    )
+}
+
 function checkCommentBody(body: string): void {
   // GitHub counts characters (code points), not UTF-16 units or bytes.
   if ([...body].length > COMMENT_BODY_LIMIT) {
@@ -1436,6 +1833,18 @@ function checkCommentBody(body: string): void {
       'data',
       'unprocessable',
       `Body is too long (maximum is ${COMMENT_BODY_LIMIT} characters)`
+    )
+  }
+}
+
+function checkIssueBody(body: string): void {
+  // https://docs.github.com/rest/issues/issues#create-an-issue: the body has the comment's limit.
+  if ([...body].length > COMMENT_BODY_LIMIT) {
+    throw validationFailed(
+      'Issue',
+      'body',
+      'custom',
+      `body is too long (maximum is ${COMMENT_BODY_LIMIT} characters)`
     )
   }
 }

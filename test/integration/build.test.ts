@@ -382,13 +382,48 @@ describe('build action: closure cache', () => {
   })
 
   it(
-    'saves the closure once, and the saved entry restores into a fresh store',
+    'saves the signed closure once, and the saved entry restores into a fresh store only with its key',
     async () => {
       const env = { ...svc.env() }
-      const first = await runAction({
+      const secret = (await nix(['nix', 'key', 'generate-secret', '--key-name', 'ci-1'])).trim()
+      const pub = (
+        await run(['nix', 'key', 'convert-secret-to-public'], {
+          timeoutMs: T,
+          env: nixEnv(),
+          input: secret
+        })
+      ).stdout.trim()
+      // Another key of the same name: its signatures must not pass for ci-1's.
+      const other = (await nix(['nix', 'key', 'generate-secret', '--key-name', 'ci-1'])).trim()
+      const otherPub = (
+        await run(['nix', 'key', 'convert-secret-to-public'], {
+          timeoutMs: T,
+          env: nixEnv(),
+          input: other
+        })
+      ).stdout.trim()
+      // Unsigned, or on a pull request: nothing is saved.
+      const unsigned = await runAction({
         action: 'build',
         workspace: repo.dir,
         inputs: { host: 'db2' },
+        env
+      })
+      expect(unsigned.failure).toBeUndefined()
+      expect(unsigned.stdout).toContain('not saved to the Actions cache: give signing-key')
+      const pr = await runAction({
+        action: 'build',
+        workspace: repo.dir,
+        inputs: { host: 'db2', 'signing-key': secret },
+        env: { ...env, GITHUB_EVENT_NAME: 'pull_request' }
+      })
+      expect(pr.failure).toBeUndefined()
+      expect(pr.stdout).toContain('not saved to the Actions cache on a pull_request event')
+      expect(svc.entries()).toEqual([])
+      const first = await runAction({
+        action: 'build',
+        workspace: repo.dir,
+        inputs: { host: 'db2', 'signing-key': secret },
         env
       })
       expect(first.failure).toBeUndefined()
@@ -402,7 +437,7 @@ describe('build action: closure cache', () => {
       const second = await runAction({
         action: 'build',
         workspace: repo.dir,
-        inputs: { host: 'db2' },
+        inputs: { host: 'db2', 'signing-key': secret },
         env
       })
       expect(second.failure).toBeUndefined()
@@ -431,7 +466,28 @@ describe('build action: closure cache', () => {
       process.stdout.write = (() => true) as typeof process.stdout.write
       try {
         const log = new MemoryLogger()
-        const restored = await restoreClosure(storePath, { logger: log, store })
+        // Without keys, or with another key of the same name: refused, nothing imported.
+        const none = await restoreClosure(storePath, { logger: log, store, trustedKeys: [] })
+        expect(none.status).toBe('failed')
+        expect(none.message).toMatch(/give trusted-public-keys/)
+        const wrong = await restoreClosure(storePath, {
+          logger: log,
+          store,
+          trustedKeys: [otherPub]
+        })
+        expect(wrong.status).toBe('failed')
+        expect(wrong.message).toMatch(/carries no valid signature by a key of trusted-public-keys/)
+        expect(
+          (
+            await run(['nix', 'path-info', '--store', store, storePath], {
+              timeoutMs: T,
+              env: nixEnv(),
+              check: false
+            })
+          ).exitCode
+        ).not.toBe(0)
+        log.lines.length = 0
+        const restored = await restoreClosure(storePath, { logger: log, store, trustedKeys: [pub] })
         expect(restored).toEqual({ status: 'restored', key })
         const local = readPathInfo(await nix(['nix', 'path-info', '-r', '--json', storePath]))
         const there = readPathInfo(
@@ -443,16 +499,20 @@ describe('build action: closure cache', () => {
         ).toBe(true)
         // Already there: nothing is downloaded.
         const downloads = svc.requests.filter(q => q.operation === 'GetBlob').length
-        expect(await restoreClosure(storePath, { logger: log, store })).toEqual({
-          status: 'present',
-          key
-        })
+        expect(await restoreClosure(storePath, { logger: log, store, trustedKeys: [pub] })).toEqual(
+          {
+            status: 'present',
+            key
+          }
+        )
         expect(svc.requests.filter(q => q.operation === 'GetBlob').length).toBe(downloads)
         // A closure nobody saved is a miss, not an error.
         const other = JSON.parse(
           await nix(['nix', 'build', '--json', '--no-link', `${repo.dir}#packages.x86_64-linux.jq`])
         )[0].outputs.out
-        expect((await restoreClosure(other, { logger: log, store })).status).toBe('miss')
+        expect(
+          (await restoreClosure(other, { logger: log, store, trustedKeys: [pub] })).status
+        ).toBe('miss')
         expect(log.lines.filter(l => l.level === 'warning')).toEqual([])
       } finally {
         process.stdout.write = write
@@ -471,7 +531,10 @@ describe('build action: closure cache', () => {
       const down = await runAction({
         action: 'build',
         workspace: repo.dir,
-        inputs: { host: 'web1' },
+        inputs: {
+          host: 'web1',
+          'signing-key': (await nix(['nix', 'key', 'generate-secret', '--key-name', 'ci-1'])).trim()
+        },
         env: { ...svc.env(), ACTIONS_RUNTIME_TOKEN: 'not-a-runtime-token' }
       })
       expect(down.failure).toBeUndefined()

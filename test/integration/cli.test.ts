@@ -80,7 +80,17 @@ describe('nix-deploy (dist/cli.js)', () => {
   it('--help lists every action as a command, on stdout, exit 0', async () => {
     const r = await cli(['--help'])
     expect(r.code).toBe(0)
-    for (const c of ['check', 'matrix', 'build', 'diff', 'dry-activate', 'deploy', 'rollback'])
+    for (const c of [
+      'check',
+      'matrix',
+      'build',
+      'diff',
+      'dry-activate',
+      'deploy',
+      'rollback',
+      'drift',
+      'update'
+    ])
       expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'))
     expect(r.stdout).toContain('--ssh-private-key-file')
     const sub = await cli(['deploy', '--help'])
@@ -249,6 +259,27 @@ describe('nix-deploy (dist/cli.js)', () => {
       expect(back.code).toBe(0)
       expect(back.stdout).toContain('status: rolled-back')
       expect(await h.currentSystem()).toBe(sys.web)
+
+      // drift --expected flake: the host runs what the flake evaluates to; JSON on stdout.
+      const drift = await cli(
+        [
+          'drift',
+          ...common,
+          '--expected',
+          'flake',
+          '--ssh-known-hosts-file',
+          fleet.knownHostsPath,
+          '--ssh-private-key-file',
+          fleet.privateKeyPath,
+          '--json'
+        ],
+        repo.path
+      )
+      expect(drift.stderr).not.toMatch(/^error/m)
+      expect(drift.code).toBe(0)
+      expect(JSON.parse(drift.stdout)).toMatchObject([
+        { host: 'web', state: 'in-sync', expected: sys.web, running: sys.web }
+      ])
     },
     T
   )

@@ -10,6 +10,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import fs from 'node:fs'
 import { runAction, type ActionRun } from '../harness/action-runner.js'
+import { mermaidBlocks, parseMermaid } from '../harness/mermaid.js'
 import {
   buildToplevel,
   makeFlakeRepo,
@@ -404,6 +405,12 @@ describe('rollback', () => {
       expect(run.outputs['store-path']).toBe(sys.a)
       expect(await state(h)).toEqual({ current: sys.a, profile: sys.a })
       expect(await h.generations()).toEqual([1, 2])
+      // The rollback's summary draws the same picture: the host's phases, activate among them.
+      const [pic] = parseMermaid(mermaidBlocks(run.summary))
+      if (!pic?.ok)
+        throw new Error(`the rollback summary has no picture that parses: ${run.summary}`)
+      expect(pic.sections).toEqual(['Hosts'])
+      expect(pic.tasks!.map(t => t.name.split(' ').slice(0, 2).join(' '))).toContain('activate web')
     },
     T
   )

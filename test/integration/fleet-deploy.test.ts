@@ -13,6 +13,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { runAction, type ActionRun } from '../harness/action-runner.js'
+import { mermaidBlocks, parseMermaid } from '../harness/mermaid.js'
 import {
   buildToplevel,
   makeFlakeRepo,
@@ -269,6 +270,29 @@ describe('deploy to a fleet', () => {
       for (const name of ['web4', 'db1', 'db2'])
         expect({ name, ...(await state(fleet.host(name))) }).toEqual({ name, ...before[name] })
       expect(run.failure).toMatch(/^deploy: Host (web1|web2|web3) .*\(3 hosts did not deploy: /)
+      // The picture above the tables, parsed by the real Mermaid: the waves, web3's failing check,
+      // the rollbacks after it, the untouched wave, at the times the pipeline recorded.
+      const blocks = mermaidBlocks(run.summary)
+      expect(blocks).toHaveLength(1)
+      expect(run.summary.indexOf('```mermaid')).toBeLessThan(run.summary.indexOf('| Host |'))
+      const [pic] = parseMermaid(blocks)
+      if (!pic.ok) throw new Error(`the summary's picture does not parse: ${pic.error}`)
+      expect(pic.sections).toEqual(['Wave 1', 'Wave 2', 'Wave 3 not run'])
+      const tasks = pic.tasks!
+      const crit = tasks.filter(t => t.crit)
+      expect(crit.map(t => t.name)).toEqual([
+        expect.stringMatching(/^verify web3 .* failed check http/)
+      ])
+      const rolledBack = new Set(tasks.filter(t => t.active).map(t => t.name.split(' ')[1]))
+      expect([...rolledBack].sort()).toEqual(['web1', 'web2', 'web3'])
+      for (const t of tasks.filter(t => t.active && t.name.split(' ')[1] !== 'web3'))
+        expect(t.start).toBeGreaterThanOrEqual(crit[0].end)
+      expect(tasks.filter(t => t.milestone).map(t => t.name)).toEqual([
+        'skipped web4',
+        'skipped db1',
+        'skipped db2'
+      ])
+      for (const t of tasks) expect(t.end).toBeGreaterThanOrEqual(t.start)
     },
     T
   )

@@ -261,5 +261,5 @@ describe('matrix action', () => {
     } finally {
       await api.close()
     }
-  })
+  }, 120_000)
 })

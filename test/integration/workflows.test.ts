@@ -274,10 +274,13 @@ describe('workflows and examples', () => {
         REUSABLE,
         'examples/one-host.yml',
         'examples/fleet-staging-production.yml',
+        'examples/fleet-binary-cache.yml',
         'examples/pull-request-diffs.yml',
         'examples/forks-pull-request.yml',
         'examples/forks-comment.yml',
-        'examples/quick-start.yml'
+        'examples/quick-start.yml',
+        'examples/drift-hourly.yml',
+        'examples/flake-update.yml'
       ])
     )
   })
@@ -323,8 +326,14 @@ describe('workflows and examples', () => {
     expect(Object.fromEntries(readers)).toEqual({
       'dry-activate': ['NIX_PREVIEW_KNOWN_HOSTS', 'NIX_PREVIEW_SSH_KEY'],
       'deploy-staging': ['NIX_DEPLOY_KNOWN_HOSTS', 'NIX_DEPLOY_SSH_KEY'],
-      'deploy-production': ['NIX_DEPLOY_KNOWN_HOSTS', 'NIX_DEPLOY_SSH_KEY']
+      'deploy-production': ['NIX_DEPLOY_KNOWN_HOSTS', 'NIX_DEPLOY_SSH_KEY'],
+      publish: ['NIX_CACHE_SIGNING_SECRET']
     })
+    // The cache's signing key: read only by publish, on pushes to the deploy branch, in its environment.
+    expect(jobs.publish.environment).toBe('${{ inputs.cache-environment }}')
+    expect(String(jobs.publish.if)).toContain("github.event_name == 'push'")
+    expect(String(jobs.publish.if)).toContain('github.ref == format(')
+    expect(String(jobs.build.if)).toContain("inputs.binary-cache == ''")
     for (const [id] of readers)
       expect({ id, environment: jobs[id].environment }).toEqual({
         id,

@@ -3,6 +3,10 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals'
 import { getOctokit } from '@actions/github'
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { startGitHubApi, type GitHubApi, COMMENT_BODY_LIMIT } from '../harness/github-api.js'
 
 const REPO = 'octo/fleet'
@@ -344,5 +348,81 @@ describe('GitHub API stand-in', () => {
     expect(env.GITHUB_API_URL).toBe(api.url)
     expect(env.GITHUB_SERVER_URL).toBe('https://github.com')
     expect(env.GITHUB_GRAPHQL_URL).toBe(`${api.url}/graphql`)
+  })
+
+  it('opens, lists by head, updates and labels pull requests, refusing what GitHub refuses', async () => {
+    // A repository whose branches the stand-in reads: main, `update` one commit ahead, `same` not.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pulls-'))
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', dir, ...args], {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          GIT_AUTHOR_NAME: 't',
+          GIT_AUTHOR_EMAIL: 't@example.invalid',
+          GIT_COMMITTER_NAME: 't',
+          GIT_COMMITTER_EMAIL: 't@example.invalid'
+        }
+      }).trim()
+    try {
+      git('init', '-q', '-b', 'main')
+      git('commit', '-q', '--allow-empty', '-m', 'base')
+      git('branch', 'same')
+      git('checkout', '-q', '-b', 'update')
+      git('commit', '-q', '--allow-empty', '-m', 'lock')
+      const R = 'octo/pulls'
+      api.addRepo(R, { git: dir })
+      const o = { owner: 'octo', repo: 'pulls' }
+      const created = await gh.rest.pulls.create({
+        ...o,
+        title: 'T',
+        head: 'update',
+        base: 'main',
+        body: 'b'
+      })
+      expect(created.status).toBe(201)
+      expect(created.data.head.sha).toBe(git('rev-parse', 'update'))
+      expect(created.data.user?.login).toBe('github-actions[bot]')
+      // The same head and base again; a head with nothing new; a head that does not exist.
+      for (const [head, message] of [
+        ['update', /A pull request already exists for octo:update/],
+        ['same', /No commits between main and same/],
+        ['missing', /head invalid/]
+      ] as const) {
+        const e = await statusOf(gh.rest.pulls.create({ ...o, title: 'T', head, base: 'main' }))
+        expect(e.status).toBe(422)
+        expect(e.message).toMatch(message)
+      }
+      const listed = await gh.rest.pulls.list({ ...o, head: 'octo:update', state: 'open' })
+      expect(listed.data.map(p => p.number)).toEqual([created.data.number])
+      expect((await gh.rest.pulls.list({ ...o, head: 'octo:same' })).data).toEqual([])
+      const updated = await gh.rest.pulls.update({
+        ...o,
+        pull_number: created.data.number,
+        body: 'new'
+      })
+      expect(updated.data.body).toBe('new')
+      const long = await statusOf(
+        gh.rest.pulls.update({
+          ...o,
+          pull_number: created.data.number,
+          body: 'x'.repeat(COMMENT_BODY_LIMIT + 1)
+        })
+      )
+      expect(long.status).toBe(422)
+      const labels = await gh.rest.issues.addLabels({
+        ...o,
+        issue_number: created.data.number,
+        labels: ['nix']
+      })
+      expect(labels.data.map(l => l.name)).toEqual(['nix'])
+      expect(api.pullRequests(R)[0].labels).toEqual(['nix'])
+      const denied = await statusOf(
+        fork.rest.pulls.create({ ...o, title: 'T', head: 'update', base: 'main' })
+      )
+      expect(denied.status).toBe(403)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -113,7 +113,7 @@ describe('input tables', () => {
   })
 
   it('every command that reaches a host takes ssh-connect-timeout, on GitHub and in a terminal', () => {
-    for (const command of ['build', 'dry-activate', 'deploy', 'rollback'] as const) {
+    for (const command of ['build', 'dry-activate', 'deploy', 'rollback', 'drift'] as const) {
       expect(terminalOptions(command)).toContain('ssh-connect-timeout')
       expect(actionInputs(`${command}/action.yml`).get('ssh-connect-timeout')?.default).toBe('15')
     }

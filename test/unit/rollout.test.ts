@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { mapLimit, planWaves, rollout, type RollbackScope } from '../../src/core/deploy/rollout.js'
-import type { HostResult, HostStatus, PhaseName } from '../../src/core/deploy/types.js'
+import type { HostResult, HostStatus, PhaseName } from '../../src/core/model.js'
 import type { Strategy } from '../../src/core/inputs.js'
 import { MemoryLogger } from '../../src/core/log.js'
 
@@ -109,7 +109,7 @@ function result(host: string, status: HostStatus, phase?: PhaseName): HostResult
     generation: status === 'deployed' ? 2 : 1,
     activeStorePath: null,
     durationSeconds: 1,
-    phases: [{ name: 'probe', status: 'ok', durationMs: 10 }],
+    phases: [{ name: 'probe', status: 'ok', durationMs: 10, startedAt: 0, endedAt: 10 }],
     health: [],
     error:
       status === 'deployed' || status === 'unchanged'
@@ -155,7 +155,15 @@ async function fakeRollout(
         ...result(r.host, bad ? 'failed' : 'rolled-back', bad ? 'activate' : undefined),
         storePath: r.previousStorePath as string,
         activeStorePath: bad ? r.storePath : r.previousStorePath,
-        phases: [{ name: 'activate', status: bad ? 'failed' : 'ok', durationMs: 5 }],
+        phases: [
+          {
+            name: 'activate',
+            status: bad ? 'failed' : 'ok',
+            durationMs: 5,
+            startedAt: 20,
+            endedAt: 25
+          }
+        ],
         error: bad ? `Host ${r.host} failed in phase activate of the rollback: test.` : undefined
       }
     }

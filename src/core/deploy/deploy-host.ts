@@ -32,7 +32,7 @@ import {
   type HostResult,
   type HostStatus,
   type PhaseName
-} from './types.js'
+} from '../model.js'
 
 export { checkHostHealth } from './phases/verify.js'
 export { summarizeActivation } from './phases/activate.js'

@@ -307,6 +307,25 @@ done
 `
 
 /**
+ * What a host runs and what it booted, for the drift report: `current=`, `booted=` (the store
+ * paths /run/current-system and /run/booted-system resolve to, empty when missing) and, for each
+ * of them, `<side>-kernel=`, `<side>-initrd=`, `<side>-modules=` (the kernel, initrd and kernel
+ * modules that system boots), so the runner can tell whether a reboot would change anything.
+ */
+export const SYSTEMS = `
+for side in current booted; do
+  p=$(readlink -f "/run/$side-system" 2>/dev/null || true)
+  [ -n "$p" ] && [ -e "$p" ] || p=
+  printf '%s=%s\\n' "$side" "$p"
+  for part in kernel initrd kernel-modules; do
+    v=
+    if [ -n "$p" ]; then v=$(readlink -f "$p/$part" 2>/dev/null || true); fi
+    printf '%s-%s=%s\\n' "$side" "$part" "$v"
+  done
+done
+`
+
+/**
  * Reboots the host a second from now, detached, so this SSH command returns first.
  * `systemctl reboot` where systemd runs (NixOS), `reboot` elsewhere.
  */

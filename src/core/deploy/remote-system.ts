@@ -26,11 +26,12 @@ import {
   REBOOT,
   SPECIALISATION,
   STATE_DIR,
+  SYSTEMS,
   WAIT_ACTIVATION,
   WATCHDOG,
   WATCHDOG_STATE
 } from './host-scripts.js'
-import type { DeployMode } from './types.js'
+import type { DeployMode } from '../model.js'
 
 export interface Probe {
   current: string | null
@@ -48,6 +49,21 @@ export interface Probe {
   wantedReal: string | null
   /** The specialisation of the profile's system that runs now (current is its own system). */
   specialisation: string | null
+}
+
+/** The parts of a system that only a reboot changes. */
+export interface BootParts {
+  kernel: string | null
+  initrd: string | null
+  modules: string | null
+}
+
+/** What `systems()` reads from a host. */
+export interface HostSystems {
+  current: string | null
+  booted: string | null
+  currentBoot: BootParts
+  bootedBoot: BootParts
 }
 
 const SHORT = 60_000
@@ -407,6 +423,41 @@ export class RemoteSystem {
       .filter((m): m is RegExpExecArray => m !== null)
       .map(m => ({ generation: Number(m[1]), storePath: m[2] }))
       .sort((a, b) => a.generation - b.generation)
+  }
+
+  /**
+   * What the host runs (/run/current-system) and booted (/run/booted-system), with the kernel,
+   * initrd and kernel modules of each (null where the host has none). Read-only, never sudo.
+   */
+  async systems(phase = 'read'): Promise<HostSystems> {
+    const r = await remoteScript(this.session, this.remote, SYSTEMS, [], {
+      timeoutMs: SHORT,
+      phase,
+      what: 'reading /run/current-system and /run/booted-system',
+      logger: this.logger,
+      privileged: false
+    })
+    const kv = new Map<string, string>()
+    for (const line of r.stdout.split('\n')) {
+      const i = line.indexOf('=')
+      if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim())
+    }
+    if (!kv.has('current'))
+      throw hostError(
+        { host: this.host, phase, kind: 'host-state' },
+        "the host's answer could not be read (is its login shell POSIX?)"
+      )
+    const side = (name: 'current' | 'booted'): BootParts => ({
+      kernel: kv.get(`${name}-kernel`) || null,
+      initrd: kv.get(`${name}-initrd`) || null,
+      modules: kv.get(`${name}-kernel-modules`) || null
+    })
+    return {
+      current: kv.get('current') || null,
+      booted: kv.get('booted') || null,
+      currentBoot: side('current'),
+      bootedBoot: side('booted')
+    }
   }
 
   /** Asks the host to reboot (detached: this call returns before it goes down). */

@@ -1,7 +1,8 @@
 /** A deploy's results as Markdown (job summary) and plain text (terminal). */
-import { formatDuration } from '../format.js'
+import { formatDuration, plural } from '../format.js'
 import { escapeTableCell, inlineCode, table, details } from '../markdown.js'
-import type { HostResult, HostStatus } from './types.js'
+import type { HostResult, HostStatus } from '../model.js'
+import { rolloutGantt } from './render-gantt.js'
 
 const ICON: Record<HostStatus, string> = {
   deployed: '✅',
@@ -26,6 +27,16 @@ export function renderDeployMarkdown(
   out.push(`## ${opts.title}`)
   out.push('')
   out.push([...counts.entries()].map(([s, n]) => `${ICON[s]} ${n} ${s}`).join(' · '))
+  // The picture first: waves, hosts and their phases on one time axis (GitHub draws it).
+  const waveCount = opts.waves && opts.waves.length > 1 ? ` in ${opts.waves.length} waves` : ''
+  const picture = rolloutGantt(results, {
+    waves: opts.waves,
+    title: `${opts.title.split(/[ :(]/)[0]} of ${plural(results.length, 'host')}${waveCount}`
+  })
+  if (picture) {
+    out.push('', '```mermaid', picture.mermaid, '```')
+    if (picture.note) out.push('', `_${picture.note}_`)
+  }
   if (opts.waves && opts.waves.length > 1) {
     out.push('')
     out.push(

@@ -16,7 +16,7 @@ import { lock, type HostLock } from './phases/lock.js'
 import { describeFailure, ok, phase, type HostContext } from './phases/outcome.js'
 import { probe, readBack } from './phases/probe.js'
 import { verify } from './phases/verify.js'
-import { newHostResult, type HostResult, type HostStatus, type PhaseName } from './types.js'
+import { newHostResult, type HostResult, type HostStatus, type PhaseName } from '../model.js'
 
 export type RollbackTo =
   | { kind: 'previous' }

@@ -7,7 +7,7 @@
  */
 import type { Strategy } from '../inputs.js'
 import type { Logger } from '../log.js'
-import { newHostResult, type HostResult } from './types.js'
+import { newHostResult, type HostResult } from '../model.js'
 
 export type RollbackScope = 'fleet' | 'host'
 

@@ -3,7 +3,7 @@
  * connection) and the runner's heartbeat. Unless the runner confirms, the watchdog restores the
  * rollback point once no heartbeat came for confirm-timeout seconds.
  */
-import type { DeployMode } from '../types.js'
+import type { DeployMode } from '../../model.js'
 import { Heartbeat, beatInterval } from '../heartbeat.js'
 import type { RollbackPoint } from './record.js'
 import { ok, phase, type HostContext, type Outcome } from './outcome.js'

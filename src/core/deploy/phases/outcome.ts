@@ -7,7 +7,7 @@ import { ActionError } from '../../errors.js'
 import type { Logger } from '../../log.js'
 import type { Remote, SshSession } from '../../ssh.js'
 import type { RemoteSystem } from '../remote-system.js'
-import type { HostResult, PhaseName } from '../types.js'
+import type { HostResult, PhaseName } from '../../model.js'
 
 export type Failure =
   /** The host could not be reached, or the connection dropped (a new login failed). */
@@ -109,10 +109,12 @@ export async function phase<T>(
   } catch (err) {
     out = failureOf(err)
   }
+  const t1 = Date.now()
+  const times = { durationMs: t1 - t0, startedAt: t0, endedAt: t1 }
   ctx.result.phases.push(
     out.kind === 'ok'
-      ? { name, status: 'ok', durationMs: Date.now() - t0, detail: detail?.(out.value) }
-      : { name, status: 'failed', durationMs: Date.now() - t0, detail: describeFailure(out) }
+      ? { name, status: 'ok', ...times, detail: detail?.(out.value) }
+      : { name, status: 'failed', ...times, detail: describeFailure(out) }
   )
   return out
 }

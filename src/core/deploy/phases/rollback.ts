@@ -8,7 +8,7 @@
  * - `bootPrevious`: after a reboot into a bad generation: the previous one becomes the boot
  *   default again and the host reboots into it.
  */
-import type { DeployMode } from '../types.js'
+import type { DeployMode } from '../../model.js'
 import type { Probe } from '../remote-system.js'
 import { activateSystem } from './activate.js'
 import type { RollbackPoint } from './record.js'
