@@ -5,8 +5,9 @@
  *
  * - `deploy.nodes.<host>.healthChecks` (deploy-rs-style flakes; deploy-rs itself ignores it);
  * - `nixosConfigurations.<host>.config.deployment.healthChecks`, when the configuration defines
- *   it (a module of your own, or morph's option). Nothing requires a module: a host without it
- *   has no checks here.
+ *   it (a module of your own, or morph's option), or the same option of a colmena node
+ *   (`colmenaHive.deploymentConfig.<host>.healthChecks`). Nothing requires a module: a host
+ *   without it has no checks here.
  *
  * Each is a list of the items the `health-checks` input takes (http, command, tcp, systemd, with
  * name and timeout), or morph's shape `{ http = [ { scheme; host; port; path; description;
@@ -54,7 +55,7 @@ function applyFor(hosts: string[], get: string, from: string): string {
   in builtins.listToAttrs (map (n: { name = n; value = one n; }) (builtins.filter (n: src ? \${n}) ${wanted}))`
 }
 
-/** Reads the flake's checks of `hosts` (two evaluations; hosts the flake lacks are skipped). */
+/** Reads the flake's checks of `hosts` (one evaluation per output; hosts it lacks are skipped). */
 export async function readFlakeChecks(
   flake: string,
   hosts: string[],
@@ -62,18 +63,35 @@ export async function readFlakeChecks(
 ): Promise<FlakeChecks> {
   const out: FlakeChecks = { checks: new Map(), errors: new Map() }
   if (hosts.length === 0) return out
-  const sources: { installable: string; apply: string; where: (h: string) => string }[] = [
+  // The host's `deployment.healthChecks` option is read from the first output that has the host
+  // with it (a host in both nixosConfigurations and a colmena hive is the same configuration).
+  const sources: {
+    installable: string
+    apply: string
+    where: (h: string) => string
+    option: boolean
+  }[] = [
     {
       installable: `${flake}#deploy`,
       apply: applyFor(hosts, 'src.${n}.healthChecks or null', 'x.nodes or {}'),
-      where: h => `deploy.nodes.${h}.healthChecks`
+      where: h => `deploy.nodes.${h}.healthChecks`,
+      option: false
     },
     {
       installable: `${flake}#nixosConfigurations`,
       apply: applyFor(hosts, 'src.${n}.config.deployment.healthChecks or null', 'x'),
-      where: h => `nixosConfigurations.${h}.config.deployment.healthChecks`
+      where: h => `nixosConfigurations.${h}.config.deployment.healthChecks`,
+      option: true
+    },
+    {
+      // colmena's evaluated hive: each node's `config.deployment`, as colmena.lib.makeHive keeps it.
+      installable: `${flake}#colmenaHive`,
+      apply: applyFor(hosts, 'src.${n}.healthChecks or null', 'x.deploymentConfig or {}'),
+      where: h => `colmenaHive.deploymentConfig.${h}.healthChecks`,
+      option: true
     }
   ]
+  const optionRead = new Set<string>()
   for (const s of sources) {
     const found = await nixEvalJsonOptional<Record<string, string>>(s.installable, {
       apply: s.apply,
@@ -84,6 +102,10 @@ export async function readFlakeChecks(
     })
     for (const [host, json] of Object.entries(found ?? {})) {
       if (!hosts.includes(host) || out.errors.has(host)) continue
+      if (s.option && json !== 'null') {
+        if (optionRead.has(host)) continue
+        optionRead.add(host)
+      }
       const where = s.where(host)
       try {
         if (json === 'throws')

@@ -44,6 +44,10 @@ const FLAKE = `{
     in {
       nixosConfigurations = builtins.mapAttrs mk hosts;
       deploy.nodes.web3.healthChecks = [ { command = "test -e /run/current-system/etc/sim"; } ];
+      # A colmena node keeps its checks in its deployment options (never reached: refused first).
+      colmenaHive = lib.makeHive {
+        hive1 = { deployment = { targetHost = "127.0.0.254"; healthChecks = [ { command = "true"; } ]; }; };
+      };
     };
 }
 `
@@ -177,6 +181,20 @@ describe('health checks the flake keeps with a host', () => {
         true
       ])
       expect((await state(h)).current).toBe(ok['store-path'])
+    },
+    T
+  )
+
+  it(
+    "a colmena node's deployment.healthChecks are read from the hive, under the same rule",
+    async () => {
+      const run = await deploy({ host: 'hive1' })
+      const r = results(run).hive1
+      expect(r.status).toBe('failed')
+      expect(r.phase).toBe('resolve')
+      expect(r.error).toBe(
+        "Host hive1: the health check command 'true' from colmenaHive.deploymentConfig.hive1.healthChecks is refused: checks from the flake may run commands on the host only when the workflow sets 'allow-flake-commands: true'."
+      )
     },
     T
   )
