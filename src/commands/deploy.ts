@@ -2,7 +2,9 @@
  * deploy and rollback: inputs to a plan, hosts to results. The GitHub adapter and the terminal
  * command both call these; the adapter adds the Actions cache and deployment records as hooks.
  */
+import fs from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import { ActionError, hostError } from '../core/errors.js'
 import {
   evalSystemDrvPaths,
@@ -15,7 +17,8 @@ import {
   type HostInfo
 } from '../core/flake.js'
 import { hostTarget } from '../core/build.js'
-import { parseHealthChecks } from '../core/health-config.js'
+import { parseHealthChecks, type HealthCheck } from '../core/health-config.js'
+import { hostHealthChecks, readFlakeChecks } from '../core/host-checks.js'
 import {
   parseBool,
   parseEnum,
@@ -27,11 +30,11 @@ import {
   parseStrategy,
   type Strategy
 } from '../core/inputs.js'
-import { assertFlakeExists } from '../core/local-flake.js'
+import { assertFlakeExists, localFlakeDir } from '../core/local-flake.js'
 import { nixBuild, nixPathsValid } from '../core/nix.js'
 import { parseSelector, selectHosts } from '../core/selector.js'
 import { SshSession, type Remote } from '../core/ssh.js'
-import { parseTarget, validateHostName } from '../core/target.js'
+import { parseTarget, targetAddress, validateHostName } from '../core/target.js'
 import { deployHost } from '../core/deploy/deploy-host.js'
 import { rollbackHost, parseRollbackTo } from '../core/deploy/rollback-host.js'
 import {
@@ -40,7 +43,7 @@ import {
   type RollbackScope,
   type RolloutResult
 } from '../core/deploy/rollout.js'
-import type { DeployMode, HostResult, HostStatus } from '../core/model.js'
+import { newHostResult, type DeployMode, type HostResult, type HostStatus } from '../core/model.js'
 import { sshSettingsFromInputs } from './ssh-inputs.js'
 import {
   fetchVerified,
@@ -364,6 +367,92 @@ async function storePaths(
   return out
 }
 
+/**
+ * Each host's health checks: the workflow's `health-checks`, then the ones the flake keeps with
+ * the host (src/core/host-checks.ts), or the sentence that refuses them. The flake is read when
+ * the deploy reads it anyway, or when it is a local checkout with a flake.nix.
+ */
+async function checksPerHost(
+  ctx: CommandContext,
+  sel: Selected,
+  remoteOf: Map<string, Remote>,
+  workflow: HealthCheck[],
+  command: 'deploy' | 'rollback'
+): Promise<Map<string, HealthCheck[] | ActionError>> {
+  const flake = parseFlakeRef('flake', ctx.get('flake') || D('flake'))
+  const allowCommands = parseBool(
+    'allow-flake-commands',
+    ctx.get('allow-flake-commands'),
+    defaultBool(command, 'allow-flake-commands')
+  )
+  const local = localFlakeDir(flake, ctx.cwd)
+  const readable =
+    sel.inventory !== null || (local !== null && fs.existsSync(path.join(local, 'flake.nix')))
+  const fromFlake = readable
+    ? await ctx.logger.group('Reading the health checks the flake keeps with its hosts', () =>
+        readFlakeChecks(flake, sel.hosts, { logger: ctx.logger, cwd: ctx.cwd })
+      )
+    : null
+  const out = new Map<string, HealthCheck[] | ActionError>()
+  for (const host of sel.hosts) {
+    const refused = fromFlake?.errors.get(host)
+    if (refused) {
+      out.set(host, refused)
+      continue
+    }
+    const flakeChecks = fromFlake?.checks.get(host) ?? []
+    try {
+      out.set(
+        host,
+        hostHealthChecks({
+          host,
+          address: targetAddress((remoteOf.get(host) as Remote).target),
+          workflow,
+          flake: flakeChecks,
+          allowCommands
+        })
+      )
+      if (flakeChecks.length)
+        ctx.logger.info(
+          `${host}: ${flakeChecks.length} health check(s) from the flake (${[...new Set(flakeChecks.map(f => f.source))].join(', ')}).`
+        )
+    } catch (err) {
+      if (!(err instanceof ActionError)) throw err
+      out.set(host, err)
+    }
+  }
+  return out
+}
+
+/** A host refused before anything was copied: its record, failed in `resolve`. */
+function refusedHost(host: string, storePath: string, err: ActionError): HostResult {
+  const r = newHostResult(host, 'failed', storePath)
+  r.failedPhase = 'resolve'
+  r.error = err.message
+  const now = Date.now()
+  r.phases.push({
+    name: 'resolve',
+    status: 'failed',
+    durationMs: 0,
+    startedAt: now,
+    endedAt: now,
+    detail: err.message
+  })
+  return r
+}
+
+/** `specialisation`: a specialisation's name, as NixOS makes it a folder name (no '/'). */
+export function parseSpecialisation(text: string | undefined): string | undefined {
+  const v = (text ?? '').trim()
+  if (v === '') return undefined
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,99}$/.test(v))
+    throw new ActionError(
+      `Input 'specialisation' must be the name of a specialisation (letters, digits, '_', '-', '.', '+'; not starting with '-' or '.'; no '/'), not ${JSON.stringify(v.slice(0, 60))}.`,
+      { input: 'specialisation' }
+    )
+  return v
+}
+
 function overall(results: HostResult[]): DeployRun['status'] {
   if (results.some(r => r.status === 'failed')) return 'failed'
   if (results.some(r => r.status === 'rolled-back')) return 'rolled-back'
@@ -396,6 +485,22 @@ export async function deployCommand(
       { input: 'reboot' }
     )
   const healthChecks = parseHealthChecks(ctx.get('health-checks'))
+  const specialisation = parseSpecialisation(ctx.get('specialisation'))
+  if (specialisation && mode === 'boot')
+    throw new ActionError(
+      "Input 'specialisation' goes with mode switch or test, as nixos-rebuild's --specialisation: a specialisation is activated now, while the boot default stays the system itself.",
+      { input: 'specialisation' }
+    )
+  const installBootloader = parseBool(
+    'install-bootloader',
+    ctx.get('install-bootloader'),
+    defaultBool('deploy', 'install-bootloader')
+  )
+  if (installBootloader && mode === 'test')
+    throw new ActionError(
+      "Input 'install-bootloader' goes with mode switch or boot: mode test leaves the boot loader alone.",
+      { input: 'install-bootloader' }
+    )
   const healthTimeout = parseSeconds(
     'health-timeout',
     ctx.get('health-timeout'),
@@ -452,6 +557,7 @@ export async function deployCommand(
   const session = SshSession.create(ssh, hooks.tempRoot)
   hooks.onSession?.(session.dir)
   try {
+    const checksOf = await checksPerHost(ctx, sel, remoteOf, healthChecks, 'deploy')
     const paths = await storePaths(ctx, sel.hosts, hooks, session, sel.inventory)
     const who = holder()
     const result = await rollout({
@@ -462,6 +568,13 @@ export async function deployCommand(
       logger: ctx.logger,
       deploy: async host => {
         const storePath = paths.get(host) as string
+        const checks = checksOf.get(host) as HealthCheck[] | ActionError
+        if (checks instanceof ActionError) {
+          const refused = refusedHost(host, storePath, checks)
+          ctx.logger.error(checks.message)
+          await hooks.onHostDone?.(refused)
+          return refused
+        }
         await hooks.onHostStart?.(host, storePath)
         const r = await ctx.logger.group(`Deploying ${host}`, () =>
           deployHost({
@@ -470,7 +583,9 @@ export async function deployCommand(
             storePath,
             mode,
             reboot,
-            healthChecks,
+            healthChecks: checks,
+            specialisation,
+            installBootloader,
             healthTimeoutSeconds: healthTimeout,
             confirmTimeoutSeconds: confirmTimeout,
             rollback: rollbackOn,
@@ -490,7 +605,7 @@ export async function deployCommand(
           session,
           remote: remoteOf.get(r.host) as Remote,
           to: { kind: 'store-path', storePath: r.previousStorePath as string },
-          healthChecks,
+          healthChecks: checksOrWorkflow(checksOf.get(r.host), healthChecks),
           healthTimeoutSeconds: healthTimeout,
           activationTimeoutSeconds: activationTimeout,
           holder: who,
@@ -545,14 +660,21 @@ export async function rollbackCommand(
   const session = SshSession.create(ssh, hooks.tempRoot)
   hooks.onSession?.(session.dir)
   try {
+    const checksOf = await checksPerHost(ctx, sel, remoteOf, healthChecks, 'rollback')
     const who = holder()
     const results = await mapLimit(sel.hosts, maxParallel, host =>
       ctx.logger.group(`Rolling back ${host}`, async () => {
+        // A rollback is the way back: a refused flake check is left out (with a warning), it
+        // does not keep the host on the system being left.
+        const own = checksOf.get(host)
+        if (own instanceof ActionError)
+          ctx.logger.warning(`${own.message} The rollback goes on with the workflow's checks only.`)
+        const checks = checksOrWorkflow(own, healthChecks)
         const r = await rollbackHost({
           session,
           remote: remoteOf.get(host) as Remote,
           to,
-          healthChecks,
+          healthChecks: checks,
           healthTimeoutSeconds: healthTimeout,
           activationTimeoutSeconds: activationTimeout,
           holder: who,
@@ -573,6 +695,14 @@ export async function rollbackCommand(
     await session.close()
     session.dispose()
   }
+}
+
+/** A host's own checks when they were accepted; the workflow's otherwise. */
+function checksOrWorkflow(
+  checks: HealthCheck[] | ActionError | undefined,
+  workflow: HealthCheck[]
+): HealthCheck[] {
+  return Array.isArray(checks) ? checks : workflow
 }
 
 /** One sentence for a failed run (the first failing host's). */

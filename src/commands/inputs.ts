@@ -449,6 +449,26 @@ export const COMMAND_INPUTS = {
         "'true': let the target fetch paths from its own substituters (nix copy --substitute-on-destination)."
     },
     {
+      name: 'allow-flake-commands',
+      type: 'boolean',
+      default: 'false',
+      description:
+        "'true': also run the command checks the flake keeps with a host (deploy.nodes.<host>.healthChecks, config.deployment.healthChecks). 'false' (default): a host whose flake has one fails before anything is copied, since a pull request controls the flake."
+    },
+    {
+      name: 'specialisation',
+      type: 'string',
+      description:
+        "Activate this specialisation of each host's system (<toplevel>/specialisation/<name>, as nixos-rebuild --specialisation); the profile gets the system itself. Modes switch and test."
+    },
+    {
+      name: 'install-bootloader',
+      type: 'boolean',
+      default: 'false',
+      description:
+        "'true': (re)install the boot loader, as nixos-rebuild --install-bootloader (NIXOS_INSTALL_BOOTLOADER=1 for switch-to-configuration). Modes switch and boot."
+    },
+    {
       name: 'environment',
       type: 'string',
       where: 'action',
@@ -510,6 +530,13 @@ export const COMMAND_INPUTS = {
       name: 'health-checks',
       type: 'yaml',
       description: 'YAML list of health checks, as for deploy.'
+    },
+    {
+      name: 'allow-flake-commands',
+      type: 'boolean',
+      default: 'false',
+      description:
+        "'true': also run the command checks the flake keeps with a host. 'false' (default): they are left out, with a warning."
     },
     {
       name: 'health-timeout',

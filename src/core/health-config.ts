@@ -100,9 +100,20 @@ export function parseHealthChecks(
       `is not valid YAML: ${replaceControlCharacters(String((err as Error)?.message ?? err).split('\n')[0]).slice(0, 200)}`
     )
   }
+  return parseCheckList(value, fail, "must be a YAML list of checks (start each check with '- ')")
+}
+
+/**
+ * A list of checks that is already a value (parsed YAML, or JSON from the flake): the same items
+ * as the input. `fail` makes the error from the problem ("item 2 has …").
+ */
+export function parseCheckList(
+  value: unknown,
+  fail: (problem: string) => ActionError,
+  notAList = 'must be a list of checks'
+): HealthCheck[] {
   if (value === null || value === undefined) return []
-  if (!Array.isArray(value))
-    throw fail("must be a YAML list of checks (start each check with '- ')")
+  if (!Array.isArray(value)) throw fail(notAList)
 
   return value.map((item, i) => {
     try {

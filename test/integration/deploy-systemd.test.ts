@@ -191,11 +191,13 @@ describe('deploy to hosts that boot systemd', () => {
       const h = fleet.host('s1')
       const before = await state(h)
       expect(before.current).toBe(sys.a)
-      const run = await deploy(h, sys.b)
+      const run = await deploy(h, sys.b, { 'install-bootloader': 'true' })
       expect(run.failure).toBeUndefined()
       expect(run.exitCode).toBe(0)
       expect(run.outputs.status).toBe('deployed')
       expect(run.outputs['previous-store-path']).toBe(sys.a)
+      // install-bootloader reached switch-to-configuration through the unit's environment.
+      expect(await out(h, ['tail', '-n', '1', '/run/sim/activations'])).toBe(`switch ${sys.b} 1`)
       const after = await state(h)
       expect(after).toEqual({
         current: sys.b,

@@ -131,7 +131,9 @@ describe('input tables', () => {
         'reboot',
         'rollback',
         'substitute-on-target',
-        'require-reviewers'
+        'require-reviewers',
+        'allow-flake-commands',
+        'install-bootloader'
       ])
     )
     expect(booleanOptions('check')).toEqual(new Set(['format']))

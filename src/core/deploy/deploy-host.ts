@@ -15,7 +15,7 @@ import type { Logger } from '../log.js'
 import type { Remote, SshSession } from '../ssh.js'
 import type { Heartbeat } from './heartbeat.js'
 import { RemoteSystem, type Probe } from './remote-system.js'
-import { activate } from './phases/activate.js'
+import { activate, missingSpecialisation, specialisationPath } from './phases/activate.js'
 import { arm } from './phases/arm.js'
 import { confirm } from './phases/confirm.js'
 import { copy } from './phases/copy.js'
@@ -57,6 +57,10 @@ export interface DeployHostOptions {
   logger: Logger
   /** Called when a phase starts, for progress lines. */
   onPhase?: (host: string, phase: PhaseName) => void
+  /** Activate this specialisation of the system (modes switch and test; the profile gets the system). */
+  specialisation?: string
+  /** NIXOS_INSTALL_BOOTLOADER=1 for switch-to-configuration (nixos-rebuild --install-bootloader). */
+  installBootloader?: boolean
 }
 
 export function newDeployId(): string {
@@ -69,11 +73,20 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
   const d = new HostDeploy(opts)
   const host = opts.remote.host
 
-  // What runs there now; nothing to do when it already runs the wanted system.
-  const now = await probe(d.ctx, opts.storePath)
+  // What runs there now; nothing to do when it already runs the wanted system (with a
+  // specialisation: /run/current-system is the specialisation's own system).
+  const wanted = opts.specialisation
+    ? specialisationPath(opts.storePath, opts.specialisation)
+    : opts.storePath
+  const now = await probe(d.ctx, wanted)
   if (now.kind !== 'ok') return d.failed('probe', now)
   d.found(now.value)
-  if (now.value.current === opts.storePath && opts.mode !== 'boot') {
+  const running =
+    now.value.current !== null &&
+    (opts.specialisation
+      ? now.value.current === now.value.wantedReal
+      : now.value.current === opts.storePath)
+  if (running && opts.mode !== 'boot') {
     opts.logger.info(`${host}: already runs ${opts.storePath}; nothing to do.`)
     return d.end('unchanged')
   }
@@ -84,7 +97,7 @@ export async function deployHost(opts: DeployHostOptions): Promise<HostResult> {
         "the host has no 'flock' command (util-linux), which the deploy lock and the rollback watchdog need"
     })
 
-  const held = await lock(d.ctx, opts.holder, d.maxSeconds, opts.storePath)
+  const held = await lock(d.ctx, opts.holder, d.maxSeconds, wanted)
   if (held.kind !== 'ok') return d.failed('lock', held)
   try {
     return await d.deployLocked(held.value.state)
@@ -142,6 +155,10 @@ class HostDeploy {
       substituteOnTarget: o.substituteOnTarget
     })
     if (copied.kind !== 'ok') return this.failed('copy', copied)
+    if (o.specialisation) {
+      const missing = await missingSpecialisation(this.ctx, o.storePath, o.specialisation)
+      if (missing) return this.failed('activate', missing)
+    }
 
     // What to come back to: the state read under the lock (the host may have changed since the
     // probe; the copy does not change the running system).
@@ -169,6 +186,8 @@ class HostDeploy {
       toplevel: o.storePath,
       action: o.mode,
       profile: o.mode === 'test' ? 'keep' : 'set',
+      specialisation: o.specialisation,
+      installBootloader: o.installBootloader,
       timeoutSeconds: o.activationTimeoutSeconds,
       onLine: line => o.logger.info(`${this.host}: ${line}`)
     })

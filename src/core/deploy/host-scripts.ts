@@ -65,7 +65,14 @@ probe_state() {
   fl=no; if command -v flock >/dev/null 2>&1; then fl=yes; fi
   want=no; if [ -n "$want_path" ] && [ -e "$want_path" ]; then want=yes; fi
   act=no; if [ -n "$cur" ] && [ -x "$cur/bin/switch-to-configuration" ]; then act=yes; fi
-  printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\nactivatable=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want" "$act"
+  wreal=; if [ "$want" = yes ]; then wreal=$(readlink -f "$want_path" 2>/dev/null || true); fi
+  spec=
+  if [ -n "$cur" ] && [ -n "$prof" ] && [ "$cur" != "$prof" ] && [ -d "$prof/specialisation" ]; then
+    for s in "$prof"/specialisation/*; do
+      if [ "$(readlink -f "$s" 2>/dev/null)" = "$cur" ]; then spec=\${s##*/}; break; fi
+    done
+  fi
+  printf 'current=%s\\ngeneration=%s\\nprofile=%s\\nboot=%s\\nsystemd=%s\\nflock=%s\\nhas-wanted=%s\\nactivatable=%s\\nwanted-real=%s\\nspecialisation=%s\\n' "$cur" "$gen" "$prof" "$boot" "$sd" "$fl" "$want" "$act" "$wreal" "$spec"
 }
 `
 
@@ -104,7 +111,8 @@ rm -f "$d/lock.info"
  * Deadline: the one the runner last wrote (deadline-ID), else the activation's end + confirm
  * timeout, else the arming time + activation timeout + confirm timeout.
  * $1 state dir, $2 id, $3 confirm timeout, $4 previous toplevel ('' when none), $5 mode,
- * $6 activation timeout, $7 the previous generation's link name.
+ * $6 activation timeout, $7 the previous generation's link name, $8 the system that link's
+ * profile holds when $4 is one of its specialisations ('' : $4 itself).
  */
 export const WATCHDOG =
   RESTORE_PROFILE +
@@ -128,7 +136,7 @@ echo "nix-deploy: not confirmed by $(date -u +%Y-%m-%dT%H:%M:%SZ); restoring \${
 if [ -z "$4" ]; then echo 3 > "$d/rollback-$id.exit"; exit 3; fi
 # Wait for a running activation to end first (it may be the one that cut the connection).
 n=0; while [ -e "$d/switch-$id.log" ] && [ ! -s "$d/switch-$id.exit" ] && [ $n -lt 600 ]; do sleep 1; n=$((n+1)); done
-if [ "$5" != test ]; then restore_profile "$4" "$7" delete || { echo 1 > "$d/rollback-$id.exit"; exit 1; }; fi
+if [ "$5" != test ]; then restore_profile "\${8:-$4}" "$7" delete || { echo 1 > "$d/rollback-$id.exit"; exit 1; }; fi
 if [ "$5" = boot ]; then act=boot; elif [ "$5" = test ]; then act=test; else act=switch; fi
 "$4/bin/switch-to-configuration" "$act"
 echo $? > "$d/rollback-$id.exit"
@@ -136,7 +144,8 @@ echo $? > "$d/rollback-$id.exit"
 
 /**
  * Arms the watchdog. $1 state dir, $2 id, $3 confirm timeout, $4 previous, $5 mode,
- * $6 activation timeout, $7 the watchdog script, $8 the previous generation's link name.
+ * $6 activation timeout, $7 the watchdog script, $8 the previous generation's link name, $9 the
+ * system of that generation when $4 is one of its specialisations ('' otherwise).
  * The script is written to $d/watchdog-$id.sh (root only) and run from there: see the top of
  * this file for why it must not travel inside the unit.
  */
@@ -148,9 +157,9 @@ wd=$d/watchdog-$id.sh
 (umask 077 && printf '%s\n' "$7" > "$wd.tmp") && mv -f "$wd.tmp" "$wd" || exit 70
 date +%s > "$d/armed-$id"
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-  systemd-run --unit "nix-deploy-watchdog-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" -- /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" || exit 71
+  systemd-run --unit "nix-deploy-watchdog-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" -- /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" "$9" || exit 71
 else
-  setsid /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" </dev/null >/dev/null 2>&1 &
+  setsid /bin/sh "$wd" "$1" "$2" "$3" "$4" "$5" "$6" "$8" "$9" </dev/null >/dev/null 2>&1 &
   echo $! > "$d/watchdog-$id.pid"
 fi
 echo armed
@@ -160,12 +169,16 @@ echo armed
  * Sets the system profile (unless $5 is "no") and runs the toplevel's switch-to-configuration as
  * a process that outlives this connection, then waits for it and replays its output.
  * $1 state dir, $2 id, $3 toplevel, $4 action, $5 profile: set (a new generation), keep, or
- * restore (back to the generation link $7), $6 timeout seconds.
+ * restore (back to the generation link $7), $6 timeout seconds, $8 what to activate ('' : the
+ * toplevel; else a specialisation of it, \`<toplevel>/specialisation/<name>\`, while the profile
+ * gets the toplevel, as nixos-rebuild --specialisation does), $9 NIXOS_INSTALL_BOOTLOADER ('1' or
+ * '', as nixos-rebuild --install-bootloader passes it to switch-to-configuration).
  */
 export const ACTIVATE =
   RESTORE_PROFILE +
   `
-d=$1; id=$2; top=$3; act=$4
+d=$1; id=$2; top=$3; act=$4; run=\${8:-$3}; ib=\${9:-}
+[ -x "$run/bin/switch-to-configuration" ] || { echo "nix-deploy: $run has no bin/switch-to-configuration" >&2; exit 94; }
 mkdir -p "$d" && chmod 700 "$d" || exit 70
 rm -f "$d/switch-$id.exit" "$d/switch-$id.end"
 : > "$d/switch-$id.log"
@@ -179,9 +192,9 @@ echo "nix-deploy-profile $(readlink ${SYSTEM_PROFILE} 2>/dev/null)"
 job=$d/switch-$id.sh
 (umask 077 && printf '%s\n' '"$1/bin/switch-to-configuration" "$2" >"$3" 2>&1; rc=$?; date +%s >"$4.end"; echo $rc >"$4.exit"' > "$job.tmp") && mv -f "$job.tmp" "$job" || exit 70
 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then
-  systemd-run --unit "nix-deploy-switch-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" --setenv=LOCALE_ARCHIVE="\${LOCALE_ARCHIVE:-}" -- /bin/sh "$job" "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" || exit 71
+  systemd-run --unit "nix-deploy-switch-$id" --collect --quiet --property=Type=exec --setenv=PATH="$PATH" --setenv=LOCALE_ARCHIVE="\${LOCALE_ARCHIVE:-}" --setenv=NIXOS_INSTALL_BOOTLOADER="$ib" -- /bin/sh "$job" "$run" "$act" "$d/switch-$id.log" "$d/switch-$id" || exit 71
 else
-  setsid /bin/sh "$job" "$top" "$act" "$d/switch-$id.log" "$d/switch-$id" </dev/null >/dev/null 2>&1 &
+  NIXOS_INSTALL_BOOTLOADER="$ib" setsid /bin/sh "$job" "$run" "$act" "$d/switch-$id.log" "$d/switch-$id" </dev/null >/dev/null 2>&1 &
 fi
 echo nix-deploy-activation-started
 ` +
@@ -198,6 +211,17 @@ cat "$d/switch-$id.log" >&2
 exit "$(cat "$d/switch-$id.exit")"
 `
 }
+
+/**
+ * Whether a toplevel has the specialisation $2: prints "found", or "missing" and the names it
+ * has, one per line ("has <name>"). $1 toplevel, $2 name (validated: no '/').
+ */
+export const SPECIALISATION = `
+if [ -x "$1/specialisation/$2/bin/switch-to-configuration" ]; then echo found; exit 0; fi
+echo missing
+for s in "$1"/specialisation/*; do [ -e "$s" ] && printf 'has %s\\n' "\${s##*/}"; done
+exit 0
+`
 
 /** Waits for an activation started earlier (after a dropped connection). Same arguments as ACTIVATE. */
 export const WAIT_ACTIVATION =

@@ -24,6 +24,7 @@ import {
   LOCK,
   PROBE,
   REBOOT,
+  SPECIALISATION,
   STATE_DIR,
   SYSTEMS,
   WAIT_ACTIVATION,
@@ -44,6 +45,10 @@ export interface Probe {
   hasWanted: boolean
   /** The running system has bin/switch-to-configuration (it can be activated again). */
   activatable: boolean
+  /** The wanted path with its links resolved (a specialisation's own system), when it exists. */
+  wantedReal: string | null
+  /** The specialisation of the profile's system that runs now (current is its own system). */
+  specialisation: string | null
 }
 
 /** The parts of a system that only a reboot changes. */
@@ -134,7 +139,9 @@ export class RemoteSystem {
       systemd: kv.get('systemd') === 'yes',
       flock: kv.get('flock') === 'yes',
       hasWanted: kv.get('has-wanted') === 'yes',
-      activatable: kv.get('activatable') === 'yes'
+      activatable: kv.get('activatable') === 'yes',
+      wantedReal: kv.get('wanted-real') || null,
+      specialisation: kv.get('specialisation') || null
     }
   }
 
@@ -206,7 +213,8 @@ export class RemoteSystem {
     previous: string | null,
     previousLink: string | null,
     mode: DeployMode,
-    activationSeconds: number
+    activationSeconds: number,
+    previousProfileSystem: string | null = null
   ): Promise<void> {
     const args = [
       STATE_DIR,
@@ -216,7 +224,8 @@ export class RemoteSystem {
       mode,
       String(activationSeconds),
       WATCHDOG,
-      previousLink ?? ''
+      previousLink ?? '',
+      previousProfileSystem ?? ''
     ]
     await this.script(ARM, args, 'arm', 'arming the rollback watchdog')
   }
@@ -232,14 +241,25 @@ export class RemoteSystem {
     profile: 'set' | 'keep' | 'restore' | 'restore-delete',
     timeoutSeconds: number,
     onLine?: (line: string) => void,
-    restoreLink = ''
+    restoreLink = '',
+    run: { path?: string; installBootloader?: boolean } = {}
   ): Promise<{
     exitCode: number | null
     output: string
     connectionLost: boolean
     profileLink: string | null
   }> {
-    const args = [STATE_DIR, id, toplevel, action, profile, String(timeoutSeconds), restoreLink]
+    const args = [
+      STATE_DIR,
+      id,
+      toplevel,
+      action,
+      profile,
+      String(timeoutSeconds),
+      restoreLink,
+      run.path ?? '',
+      run.installBootloader ? '1' : ''
+    ]
     const r = await remoteScript(this.session, this.remote, ACTIVATE, args, {
       timeoutMs: (timeoutSeconds + 30) * 1000,
       phase: 'activate',
@@ -257,6 +277,27 @@ export class RemoteSystem {
       output: r.stderr,
       connectionLost: lost,
       profileLink: profileLine ? profileLine.slice('nix-deploy-profile '.length).trim() : null
+    }
+  }
+
+  /**
+   * Whether `toplevel` (in the host's store) has the specialisation `name`; when it has not, the
+   * names it has.
+   */
+  async specialisation(
+    toplevel: string,
+    name: string
+  ): Promise<{ found: boolean; names: string[] }> {
+    const r = await this.script(
+      SPECIALISATION,
+      [toplevel, name],
+      'activate',
+      'looking for the specialisation'
+    )
+    const lines = r.stdout.split('\n')
+    return {
+      found: lines.includes('found'),
+      names: lines.filter(l => l.startsWith('has ')).map(l => l.slice(4).trim())
     }
   }
 

@@ -9,7 +9,15 @@ import {
   type ActivationReport
 } from '../../activation-output.js'
 import type { RemoteSystem } from '../remote-system.js'
-import { ok, phase, sleep, type HostContext, type Outcome } from './outcome.js'
+import {
+  failureOf,
+  ok,
+  phase,
+  sleep,
+  type Failure,
+  type HostContext,
+  type Outcome
+} from './outcome.js'
 
 export interface Activation {
   /** The deploy id: the host's state files for this activation are named after it. */
@@ -19,12 +27,48 @@ export interface Activation {
   /** set: a new generation; keep: the profile as it is; restore(-delete): back to `restoreLink`. */
   profile: 'set' | 'keep' | 'restore' | 'restore-delete'
   restoreLink?: string
+  /** Activate this specialisation of the toplevel (the profile still gets the toplevel). */
+  specialisation?: string
+  /** NIXOS_INSTALL_BOOTLOADER=1 for switch-to-configuration (nixos-rebuild --install-bootloader). */
+  installBootloader?: boolean
   timeoutSeconds: number
   onLine?: (line: string) => void
 }
 
 /** The exit code of the activation script when switch-to-configuration outlived the timeout. */
 const STILL_RUNNING = 91
+
+/** `<toplevel>/specialisation/<name>`: what nixos-rebuild --specialisation activates. */
+export function specialisationPath(toplevel: string, name: string): string {
+  return `${toplevel}/specialisation/${name}`
+}
+
+/**
+ * Before anything is armed or switched: the failure when `toplevel` (copied to the host) has no
+ * specialisation `name`, naming the ones it has; null when it has it.
+ */
+export async function missingSpecialisation(
+  ctx: HostContext,
+  toplevel: string,
+  name: string
+): Promise<Failure | null> {
+  try {
+    const r = await ctx.system.specialisation(toplevel, name)
+    if (r.found) return null
+    const has = r.names.length
+      ? `it has ${r.names
+          .slice(0, 10)
+          .map(n => `'${n}'`)
+          .join(', ')}${r.names.length > 10 ? ', …' : ''}`
+      : 'it has none'
+    return {
+      kind: 'host-state',
+      detail: `the system ${toplevel} has no specialisation '${name}' (${has}); nothing was activated`
+    }
+  } catch (err) {
+    return failureOf(err)
+  }
+}
 
 /** Runs one activation to its end. Failures: activation-failed (exit code, units), connection-lost. */
 export async function activateSystem(
@@ -43,7 +87,11 @@ export async function activateSystem(
       lines.push(line)
       a.onLine?.(line)
     },
-    a.restoreLink ?? ''
+    a.restoreLink ?? '',
+    {
+      path: a.specialisation ? specialisationPath(a.toplevel, a.specialisation) : undefined,
+      installBootloader: a.installBootloader
+    }
   )
   if (r.connectionLost) {
     ctx.logger.warning(

@@ -30,7 +30,8 @@ export function arm(
         opts.point.storePath,
         opts.point.link,
         opts.mode,
-        opts.activationSeconds
+        opts.activationSeconds,
+        opts.point.profileSystem ?? null
       )
       const heartbeat = new Heartbeat(
         ctx.system,

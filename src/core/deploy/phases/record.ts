@@ -13,6 +13,12 @@ export interface RollbackPoint {
   /** Its generation's link name (system-N-link) when the profile points at it. */
   link: string | null
   generation: number | null
+  /**
+   * When the host ran a specialisation of its profile's system: that system (the profile goes
+   * back to it, `link` is its generation) and the specialisation's name (activated again).
+   */
+  profileSystem?: string
+  specialisation?: string
 }
 
 export function record(
@@ -32,15 +38,19 @@ export function record(
         }
       }
       const ownLink = state.profile === state.current
+      // A specialisation of the profile's system runs: come back to that generation, and to
+      // that specialisation of it.
+      const spec = !ownLink && state.specialisation && state.profile ? state.specialisation : null
       return ok({
         storePath: state.current,
-        link: ownLink ? state.generationLink : null,
-        generation: ownLink ? state.generation : null
+        link: ownLink || spec ? state.generationLink : null,
+        generation: ownLink || spec ? state.generation : null,
+        ...(spec ? { profileSystem: state.profile as string, specialisation: spec } : {})
       })
     },
     p =>
       p
-        ? `${p.storePath}${p.generation !== null ? ` (generation ${p.generation})` : ''}`
+        ? `${p.storePath}${p.generation !== null ? ` (generation ${p.generation}${p.specialisation ? `, specialisation ${p.specialisation}` : ''})` : ''}`
         : 'no previous system'
   )
 }

@@ -36,9 +36,12 @@ export function rollBack(
         return ok('restored' as const)
       }
     }
+    // A host that ran a specialisation: its generation's system goes back into the profile, and
+    // that specialisation is activated again.
     const r = await activateSystem(ctx, {
       id: `${opts.id}-rb`,
-      toplevel: opts.point.storePath,
+      toplevel: opts.point.profileSystem ?? opts.point.storePath,
+      specialisation: opts.mode === 'boot' ? undefined : opts.point.specialisation,
       action: opts.mode === 'test' ? 'test' : opts.mode === 'boot' ? 'boot' : 'switch',
       profile: opts.mode === 'test' ? 'keep' : 'restore-delete',
       restoreLink: opts.point.link ?? '',
@@ -106,7 +109,8 @@ export function bootPrevious(
     async () => {
       const r = await activateSystem(ctx, {
         id: `${opts.id}-rb`,
-        toplevel: opts.point.storePath,
+        // The boot default is the generation's own system (a specialisation is not booted by default).
+        toplevel: opts.point.profileSystem ?? opts.point.storePath,
         action: 'boot',
         profile: 'restore-delete',
         restoreLink: opts.point.link ?? '',
@@ -120,7 +124,7 @@ export function bootPrevious(
       const bootNow = (await ctx.system.probe('', 'rollback')).bootId
       const back = await rebootInto(ctx, {
         bootIdBefore: bootNow,
-        expected: opts.point.storePath,
+        expected: opts.point.profileSystem ?? opts.point.storePath,
         waitSeconds: opts.activationSeconds
       })
       if (back.kind === 'not-back') return { kind: 'not-back', seconds: back.seconds }
