@@ -26,7 +26,7 @@ export NODE_OPTIONS=--experimental-vm-modules
 NIX_FILES=(
   check matrix build diff diff-report dry-activate deploy deploy-environment health fleet
   fleet-deploy cli security-forks security-injection security-output security-secrets binary-cache
-  colmena drift update
+  colmena drift update host-checks
 )
 
 if [ "${1:-}" = --inside ]; then
