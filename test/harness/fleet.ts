@@ -362,10 +362,15 @@ async function sh(argv: string[], what: string): Promise<string> {
   return r.stdout
 }
 
-class Host implements SimHost {
-  readonly init: HostInit = 'none'
-  anchorPid = 0
-  ns = ''
+/**
+ * What both kinds of simulated host share: commands run inside the host through nsenter, its
+ * systems are read there, its generations from its own /nix. A kind says how to enter it and
+ * where its boot default lives.
+ */
+abstract class BaseHost implements SimHost {
+  abstract readonly init: HostInit
+  /** Where the boot default (set by switch-to-configuration switch and boot) is kept. */
+  protected abstract readonly bootSystemPath: string
 
   constructor(
     readonly name: string,
@@ -373,13 +378,15 @@ class Host implements SimHost {
     readonly dir: string
   ) {}
 
-  get sshdConfigPath(): string {
-    return '/run/sim/sshd_config'
-  }
+  /** nsenter's arguments that enter the running host (before `--`). */
+  protected abstract enter(): Promise<string[]>
+
+  abstract stopSsh(): Promise<void>
+  abstract startSsh(): Promise<void>
+  abstract sshLogins(): Promise<number>
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    if (!this.anchorPid) throw new Error(`fleet: host ${this.name} is not running`)
-    const r = await run(['nsenter', '-t', String(this.anchorPid), '-m', '--wd=/', '--', ...argv], {
+    const r = await run(['nsenter', ...(await this.enter()), '--wd=/', '--', ...argv], {
       timeoutMs: opts.timeoutMs ?? 120_000,
       check: false,
       env: { ...HOST_ENV, ...(opts.env ?? {}) },
@@ -403,7 +410,7 @@ class Host implements SimHost {
   }
 
   bootSystem(): Promise<string | null> {
-    return this.resolved('/run/sim/boot-system')
+    return this.resolved(this.bootSystemPath)
   }
 
   async generations(): Promise<number[]> {
@@ -424,6 +431,28 @@ class Host implements SimHost {
     return sshBanner(this.address)
   }
 
+  async hasPath(storePath: string): Promise<boolean> {
+    const r = await this.exec(['nix-store', '--check-validity', storePath])
+    return r.code === 0
+  }
+}
+
+/** A host without an init: its mount namespace, held by an anchor process; sshd started by hand. */
+class Host extends BaseHost {
+  readonly init: HostInit = 'none'
+  protected readonly bootSystemPath = '/run/sim/boot-system'
+  anchorPid = 0
+  ns = ''
+
+  get sshdConfigPath(): string {
+    return '/run/sim/sshd_config'
+  }
+
+  protected async enter(): Promise<string[]> {
+    if (!this.anchorPid) throw new Error(`fleet: host ${this.name} is not running`)
+    return ['-t', String(this.anchorPid), '-m']
+  }
+
   async stopSsh(): Promise<void> {
     await this.exec([
       'sh',
@@ -440,11 +469,6 @@ class Host implements SimHost {
     await waitFor(`sshd on ${this.name}`, 10_000, () => this.sshAlive())
   }
 
-  async hasPath(storePath: string): Promise<boolean> {
-    const r = await this.exec(['nix-store', '--check-validity', storePath])
-    return r.code === 0
-  }
-
   async sshLogins(): Promise<number> {
     const r = await this.exec(['cat', SSHD_LOG])
     return r.stdout.split('\n').filter(l => l.includes('Accepted publickey')).length
@@ -458,54 +482,20 @@ const SSHD_LOG = '/run/sim/sshd.log'
  * A host that boots systemd: commands enter all of its namespaces through its PID 1; its sshd is
  * the unit sim-sshd.service; its boot default lives on its disk (/var/lib/sim/boot-system).
  */
-class SystemdHost implements SimHost {
+class SystemdHost extends BaseHost {
   readonly init: HostInit = 'systemd'
+  protected readonly bootSystemPath = '/var/lib/sim/boot-system'
   readonly container: Container
 
-  constructor(
-    readonly name: string,
-    readonly address: string,
-    readonly dir: string
-  ) {
+  constructor(name: string, address: string, dir: string) {
+    super(name, address, dir)
     this.container = new Container(name, dir)
   }
 
-  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  protected async enter(): Promise<string[]> {
     const pid = await this.container.initPid()
     if (!pid) throw new Error(`fleet: host ${this.name} is not running`)
-    const r = await run(['nsenter', '-t', String(pid), '-a', '--wd=/', '--', ...argv], {
-      timeoutMs: opts.timeoutMs ?? 120_000,
-      check: false,
-      env: { ...HOST_ENV, ...(opts.env ?? {}) },
-      input: opts.input,
-      host: this.name
-    })
-    return { code: r.exitCode ?? (r.timedOut ? 124 : 128), stdout: r.stdout, stderr: r.stderr }
-  }
-
-  private async resolved(path: string): Promise<string | null> {
-    const r = await this.exec(['readlink', '-e', path])
-    return r.code === 0 ? r.stdout.trim() : null
-  }
-
-  currentSystem(): Promise<string | null> {
-    return this.resolved('/run/current-system')
-  }
-
-  profileSystem(): Promise<string | null> {
-    return this.resolved('/nix/var/nix/profiles/system')
-  }
-
-  bootSystem(): Promise<string | null> {
-    return this.resolved('/var/lib/sim/boot-system')
-  }
-
-  generations(): Promise<number[]> {
-    return Host.prototype.generations.call(this)
-  }
-
-  sshAlive(): Promise<boolean> {
-    return sshBanner(this.address)
+    return ['-t', String(pid), '-a']
   }
 
   async stopSsh(): Promise<void> {
@@ -518,10 +508,6 @@ class SystemdHost implements SimHost {
     if (r.code !== 0)
       throw new Error(`fleet: sshd on ${this.name} did not start: ${r.stderr.trim()}`)
     await waitFor(`sshd on ${this.name}`, 10_000, () => this.sshAlive())
-  }
-
-  hasPath(storePath: string): Promise<boolean> {
-    return Host.prototype.hasPath.call(this, storePath)
   }
 
   /** Its sshd (a unit) logs to the journal. */
