@@ -12,6 +12,7 @@ import {
   indexOfInventory,
   locateSystems,
   readInventory,
+  requireLocated,
   requireTarget,
   unwrapSystems,
   type HostInfo
@@ -238,14 +239,7 @@ async function storePathsFromCache(
           index: inventory ? indexOfInventory([...inventory.values()]) : undefined
         })
     )
-    for (const h of rest) {
-      if (typeof evaluated[h] !== 'string')
-        throw new ActionError(
-          `Host ${h} does not exist in the flake '${flake}' (no nixosConfigurations, colmenaHive or deploy.nodes entry of that name).`,
-          { host: h, input: 'host', phase: 'evaluate' }
-        )
-      out.set(h, parseStorePath('store-paths', evaluated[h]))
-    }
+    for (const h of rest) out.set(h, parseStorePath('store-paths', evaluated[h]))
   }
   const env = cache.substituters.some(isSshStore) ? session.storeEnv() : undefined
   const fetched = new Set<string>()
@@ -314,12 +308,7 @@ async function storePaths(
     phase: 'build',
     index: inventory ? indexOfInventory([...inventory.values()]) : undefined
   })
-  const absent = hosts.filter(h => !refs.has(h))
-  if (absent.length > 0)
-    throw new ActionError(
-      `Host ${absent[0]} does not exist in the flake '${flake}' (no nixosConfigurations, colmenaHive or deploy.nodes entry of that name).`,
-      { host: absent[0], input: 'host', phase: 'build' }
-    )
+  requireLocated(flake, hosts, refs, 'build')
   // `nix build --json` does not list its results in the order of the installables: match them by
   // derivation, evaluated here (one evaluation per output for all hosts).
   const drvs =

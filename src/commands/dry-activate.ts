@@ -131,7 +131,7 @@ export async function dryActivateCommand(
             await log.group(`Evaluating the store path of ${host} (nothing is built)`, () =>
               evalSystemOutPaths(flake, [host], { cwd: ctx.cwd, logger: log, phase: 'evaluate' })
             )
-          )[host] ?? ''
+          )[host]
         )
       const env = cache.substituters.some(isSshStore) ? session.storeEnv() : undefined
       await log.group(`Fetching ${storePath} from the cache`, () =>

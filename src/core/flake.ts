@@ -651,8 +651,27 @@ export function evalSystemDrvPaths(
 }
 
 /**
+ * Fails with one sentence naming the first of `hosts` that `refs` (from locateSystems) does not
+ * place in the flake.
+ */
+export function requireLocated(
+  flakeRef: string,
+  hosts: readonly string[],
+  refs: Map<string, SystemRef>,
+  phase: string
+): void {
+  const absent = hosts.find(h => !refs.has(h))
+  if (absent !== undefined)
+    throw new ActionError(
+      `Host ${absent} does not exist in the flake '${flakeRef}' (no nixosConfigurations, colmenaHive or deploy.nodes entry of that name).`,
+      { host: absent, input: 'host', phase }
+    )
+}
+
+/**
  * The toplevel store path of every named host as the flake evaluates now (nothing is built; a
- * deploy-rs wrapper's toplevel is the one inside it). Hosts missing from the flake are absent.
+ * deploy-rs wrapper's toplevel is the one inside it). A host the flake does not have fails, in
+ * one sentence naming it.
  */
 export async function evalSystemOutPaths(
   flakeRef: string,
@@ -660,6 +679,7 @@ export async function evalSystemOutPaths(
   opts: SystemEvalOptions = {}
 ): Promise<Record<string, string>> {
   const refs = opts.refs ?? (await locateSystems(flakeRef, hosts, opts))
+  requireLocated(flakeRef, hosts, refs, opts.phase ?? 'evaluate')
   const wrapped = [...refs.values()].filter(r => r.wrapped).map(r => r.host)
   const plain = new Map([...refs].filter(([, r]) => !r.wrapped))
   const result = await evalSystemAttr('outPath', flakeRef, [...plain.keys()], {
