@@ -14,7 +14,7 @@
  * The payload `{host, storePath}` is part of the public contract: the drift action
  * (`lastSuccessfulDeploys` below) reads each host's expected system from it.
  */
-import { octokit } from './octokit.js'
+import { octokit, type Octokit } from './octokit.js'
 import { ActionError, describeError } from '../core/errors.js'
 import type { Logger } from '../core/log.js'
 import type { HostResult } from '../core/model.js'
@@ -60,7 +60,7 @@ export class DeploymentRecorder {
         ...repo,
         ref: this.env.GITHUB_SHA || this.env.GITHUB_REF || 'HEAD',
         environment: this.environment,
-        task: `deploy:${host}`.slice(0, 100),
+        task: hostTask(host),
         description: `${host}: ${storePath}`.slice(0, 140),
         auto_merge: false,
         required_contexts: [],
@@ -117,6 +117,33 @@ export class DeploymentRecorder {
   }
 }
 
+/** The task of a host's own deployment records (GitHub keeps at most 100 characters of it). */
+function hostTask(host: string): string {
+  return `deploy:${host}`.slice(0, 100)
+}
+
+/**
+ * The newest status of a deployment, and whether it means the host runs (or ran, until a later
+ * deploy superseded it) the deployed system: `success`, or `inactive`, which GitHub sets on a
+ * success once a newer deployment succeeds. Anything else (failure, error, a deploy that never
+ * finished) does not.
+ */
+async function newestState(
+  gh: Octokit,
+  owner: string,
+  repo: string,
+  deploymentId: number
+): Promise<{ state: string | undefined; succeeded: boolean }> {
+  const statuses = await gh.rest.repos.listDeploymentStatuses({
+    owner,
+    repo,
+    deployment_id: deploymentId,
+    per_page: 1
+  })
+  const state = statuses.data[0]?.state
+  return { state, succeeded: state === 'success' || state === 'inactive' }
+}
+
 /**
  * Hosts among `hosts` whose last deploy in `environment` did not succeed, with the reason: the
  * newest per-host record (`task: deploy:<host>`) and its newest status, two reads per host. A
@@ -140,21 +167,13 @@ export async function failedLastDeploys(
         owner,
         repo,
         environment,
-        task: `deploy:${host}`.slice(0, 100),
+        task: hostTask(host),
         per_page: 1
       })
       const last = deps.data[0]
       if (!last) continue
-      const statuses = await gh.rest.repos.listDeploymentStatuses({
-        owner,
-        repo,
-        deployment_id: last.id,
-        per_page: 1
-      })
-      const state = statuses.data[0]?.state
-      // success: running it; inactive: superseded after a success. Anything else (failure,
-      // error, or a deploy that never finished) means the host may not run this system.
-      if (state !== 'success' && state !== 'inactive')
+      const { state, succeeded } = await newestState(gh, owner, repo, last.id)
+      if (!succeeded)
         out[host] =
           `unchanged, but its last deploy to ${environment} ended in ${state ?? 'no status'}`
     }
@@ -200,7 +219,7 @@ export async function lastSuccessfulDeploys(
           owner,
           repo,
           environment,
-          task: `deploy:${host}`.slice(0, 100),
+          task: hostTask(host),
           per_page: 25,
           page
         })
@@ -208,14 +227,7 @@ export async function lastSuccessfulDeploys(
           seen++
           const storePath = recordedStorePath(d.payload, host)
           if (!storePath) continue
-          const statuses = await gh.rest.repos.listDeploymentStatuses({
-            owner,
-            repo,
-            deployment_id: d.id,
-            per_page: 1
-          })
-          const state = statuses.data[0]?.state
-          if (state === 'success' || state === 'inactive') {
+          if ((await newestState(gh, owner, repo, d.id)).succeeded) {
             out.set(host, { storePath, deploymentId: d.id, sha: d.sha, createdAt: d.created_at })
             break
           }
