@@ -1,7 +1,6 @@
 /** The `diff` action: the closure diff of two systems, as outputs, files, summary and comment. */
 import * as core from './runner-protocol.js'
 import { defaultBool } from '../commands/inputs.js'
-import { octokit } from './octokit.js'
 import { diffCommand, diffReportCommand, type DiffReport } from '../commands/diff.js'
 import { diffFileOutputs, diffLevels, writeDiffFiles, type DiffFiles } from '../core/build.js'
 import { ActionError } from '../core/errors.js'
@@ -9,18 +8,17 @@ import { parseBool, parsePositiveInt } from '../core/inputs.js'
 import type { Logger } from '../core/log.js'
 import { diffSummary, reportSummary } from '../core/render-build.js'
 import { readEvent } from './event.js'
-import {
-  commentDiff,
-  headShaFromPayload,
-  pullRequestFromPayload,
-  runSummaryUrl,
-  upsertSection
-} from './pr-comment.js'
 import { input, outputDir, runAction, setOutputs, workspace, writeSummary } from './runtime.js'
 
 export { diffSummary, reportSummary }
 
 type PullRequest = { owner: string; repo: string; number: number }
+
+/**
+ * The comment code (the sticky comment's format, its compression, the GitHub client), loaded only
+ * when the step comments: a diff that writes no comment should not pay for compiling it.
+ */
+const prComment = () => import('./pr-comment.js')
 
 /**
  * The pull request to comment on: the event's, or the `pull-request` input. On a `workflow_run`
@@ -31,6 +29,7 @@ type PullRequest = { owner: string; repo: string; number: number }
  * saying why) when there is nothing to comment on.
  */
 async function pullRequestToComment(log: Logger, token: string): Promise<PullRequest | null> {
+  const { pullRequestFromPayload } = await prComment()
   const { name: eventName, payload } = readEvent()
   const fromEvent = pullRequestFromPayload(payload, eventName)
   const explicit = parsePositiveInt('pull-request', input('pull-request'), 0, { max: 2 ** 31 - 1 })
@@ -64,7 +63,7 @@ async function pullRequestToComment(log: Logger, token: string): Promise<PullReq
   const headSha = typeof run?.head_sha === 'string' ? run.head_sha : ''
   let prHead = ''
   try {
-    const gh = await octokit(token)
+    const gh = await (await import('./octokit.js')).octokit(token)
     const { data } = await gh.rest.pulls.get({
       owner,
       repo,
@@ -99,6 +98,7 @@ async function commentReports(log: Logger, reports: DiffReport[]): Promise<void>
   }
   const pr = await pullRequestToComment(log, token)
   if (!pr) return
+  const { headShaFromPayload, runSummaryUrl, upsertSection } = await prComment()
   // The commit each section was built for: sections of an older push are then marked stale.
   const { name: eventName, payload } = readEvent()
   const headSha = headShaFromPayload(payload, eventName)
@@ -169,6 +169,7 @@ export async function runDiff(): Promise<void> {
     })
     log.info(`${run.label}: ${run.diff.summary}`)
     if (comment) {
+      const { commentDiff } = await prComment()
       await commentDiff(
         log,
         input('github-token'),

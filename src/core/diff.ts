@@ -6,7 +6,7 @@
  * record, byte for byte.
  */
 import { BOOT_COMPONENTS, rebootReason, type BootComponent, type RebootReason } from './model.js'
-import { packageName, storePathName, type PathInfo } from './closure.js'
+import { packageName, storePathName, type PackageName, type PathInfo } from './closure.js'
 
 // ---------------------------------------------------------------------------------------------
 // Versions
@@ -200,10 +200,22 @@ function uniquePaths(closure: readonly PathInfo[]): Map<string, number> {
   return sizes
 }
 
-function groupClosure(sizes: Map<string, number>): Map<string, Group> {
+/**
+ * Groups a closure's paths by package. `names` remembers each path's package across calls: the
+ * two closures of a diff share most of their paths, and each is parsed once.
+ */
+function groupClosure(
+  sizes: Map<string, number>,
+  names: Map<string, PackageName>
+): Map<string, Group> {
   const groups = new Map<string, Group>()
   for (const [path, narSize] of sizes) {
-    const { name, version } = packageName(path)
+    let parsed = names.get(path)
+    if (parsed === undefined) {
+      parsed = packageName(path)
+      names.set(path, parsed)
+    }
+    const { name, version } = parsed
     const g = groups.get(name)
     if (g) {
       g.versions.add(version)
@@ -255,12 +267,13 @@ export function diffClosures(
 ): ClosureDiff {
   const beforeSizes = uniquePaths(before)
   const afterSizes = uniquePaths(after)
-  const b = groupClosure(beforeSizes)
-  const a = groupClosure(afterSizes)
+  const parsed = new Map<string, PackageName>()
+  const b = groupClosure(beforeSizes, parsed)
+  const a = groupClosure(afterSizes, parsed)
 
   const selectedNames = new Set<string>()
   for (const set of [opts.selected?.before, opts.selected?.after]) {
-    for (const p of set ?? []) selectedNames.add(packageName(p).name)
+    for (const p of set ?? []) selectedNames.add((parsed.get(p) ?? packageName(p)).name)
   }
 
   const names = new Set<string>([...b.keys(), ...a.keys()])
@@ -353,14 +366,31 @@ function computeTotals(b: Map<string, number>, a: Map<string, number>): ClosureD
  * the system-path the toplevel refers to directly; empty when the closure has none (not NixOS).
  */
 export function selectedPackages(toplevel: string, closure: readonly PathInfo[]): Set<string> {
-  const isSystemPath = (p: string) =>
-    storePathName(p) === 'system-path' || storePathName(p).endsWith('-system-path')
-  const top = closure.find(i => i.path === toplevel)
+  // `/nix/store/<hash>-system-path` or `…-<name>-system-path`: the path's end says both.
+  const isSystemPath = (p: string) => p.endsWith('-system-path')
+  const top = findInfo(closure, toplevel)
   const systemPath =
     top?.references.find(isSystemPath) ?? closure.find(i => isSystemPath(i.path))?.path
   if (!systemPath) return new Set()
-  const info = closure.find(i => i.path === systemPath)
+  const info = findInfo(closure, systemPath)
   return new Set((info?.references ?? []).filter(r => r !== systemPath))
+}
+
+/**
+ * A path's record in a closure. Closures come sorted by path (from the store's database and from
+ * `nix path-info`), so a binary search finds it; a closure in another order is searched through.
+ */
+function findInfo(closure: readonly PathInfo[], path: string): PathInfo | undefined {
+  let lo = 0
+  let hi = closure.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const p = closure[mid].path
+    if (p === path) return closure[mid]
+    if (p < path) lo = mid + 1
+    else hi = mid - 1
+  }
+  return closure.find(i => i.path === path)
 }
 
 /** The toplevel's direct references that matter for a reboot, by component. */
@@ -369,10 +399,12 @@ function bootComponents(
   closure: readonly PathInfo[]
 ): Map<BootComponent, string[]> {
   const out = new Map<BootComponent, string[]>()
-  const top = closure.find(i => i.path === toplevel)
+  const top = findInfo(closure, toplevel)
   for (const ref of top?.references ?? []) {
     if (ref === toplevel) continue
     const base = storePathName(ref)
+    // Only these names can be a component (the package's name is the start of the path's name).
+    if (!/^(?:initrd|kernel-modules$|linux(?:-|$)|systemd(?:-|$))/.test(base)) continue
     const { name } = packageName(ref)
     let component: BootComponent | undefined
     if (base.startsWith('initrd'))

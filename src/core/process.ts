@@ -3,7 +3,6 @@
  * through `run`: an argv array (never a shell string), a timeout on every call, output captured
  * and scrubbed of secrets before anything is logged or put into an error.
  */
-import { spawn } from 'node:child_process'
 import { ActionError } from './errors.js'
 import { stripAnsi } from './inputs.js'
 import { secrets } from './secrets.js'
@@ -43,6 +42,16 @@ export interface RunResult {
   stderr: string
   durationMs: number
   timedOut: boolean
+}
+
+/**
+ * node:child_process, loaded on the first command: loading it (with the stream and socket modules
+ * it needs) costs a step about 2 ms, which a step that answers without starting a process (a
+ * refusal, a diff read from the store's database) should not pay.
+ */
+let loadedChildProcess: typeof import('node:child_process') | undefined
+function childProcess(): typeof import('node:child_process') {
+  return (loadedChildProcess ??= process.getBuiltinModule('node:child_process'))
 }
 
 /** Processes still running, so a cancelled action can end them (see `killAll`). */
@@ -217,7 +226,7 @@ export function startProcess(
   const maxBytes = options.maxOutputBytes ?? 256 * 1024 * 1024
   const grace = options.killGraceMs ?? KILL_GRACE_MS
   const started = Date.now()
-  const child = spawn(argv[0], argv.slice(1), {
+  const child = childProcess().spawn(argv[0], argv.slice(1), {
     cwd: options.cwd,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -20,6 +20,8 @@ const SCHEMA = '10'
 
 interface Statement {
   all(...params: unknown[]): Record<string, unknown>[]
+  /** Rows as arrays rather than objects (Node 24 and 22.16). */
+  setReturnArrays?(enabled: boolean): void
 }
 interface Database {
   prepare(sql: string): Statement
@@ -114,47 +116,77 @@ export function closuresFromDb(
     const closure = `WITH RECURSIVE closure(id) AS (
         SELECT id FROM ValidPaths WHERE path IN (${marks})
         UNION SELECT r.reference FROM Refs r JOIN closure c ON r.referrer = c.id)`
-    // One walk of the closure; each path's references come with it as a list of ids.
-    const rows = db
-      .prepare(
-        `${closure} SELECT v.id AS id, v.path AS path, v.narSize AS narSize,
-           (SELECT group_concat(r.reference) FROM Refs r WHERE r.referrer = v.id) AS refs
-         FROM closure c JOIN ValidPaths v ON v.id = c.id`
-      )
-      .all(...roots)
-    const byId = new Map<number, PathInfo>()
-    for (const row of rows) {
-      if (typeof row.path !== 'string' || typeof row.narSize !== 'number') return null
-      byId.set(Number(row.id), { path: row.path, narSize: row.narSize, references: [] })
-    }
-    for (const row of rows) {
-      if (row.refs === null) continue
-      const from = byId.get(Number(row.id))!
-      for (const id of String(row.refs).split(',')) {
-        const to = byId.get(Number(id))
-        if (!to) return null
-        from.references.push(to.path)
-      }
-    }
-    const infos = [...byId.values()].sort((a, b) =>
-      a.path < b.path ? -1 : a.path > b.path ? 1 : 0
+    // One walk of the union of the closures, in path order; each path's references come with it
+    // as a list of ids. Rows as arrays where this Node can (no object per row to build).
+    const statement = db.prepare(
+      `${closure} SELECT v.id, v.path, v.narSize,
+         (SELECT group_concat(r.reference) FROM Refs r WHERE r.referrer = v.id)
+       FROM closure c JOIN ValidPaths v ON v.id = c.id ORDER BY v.path`
     )
-    for (const i of infos) i.references.sort()
-    const byPath = new Map(infos.map(i => [i.path, i]))
+    statement.setReturnArrays?.(true)
+    const rows = statement.all(...roots) as unknown as (unknown[] | Record<string, unknown>)[]
+    const n = rows.length
+    const paths: string[] = new Array(n)
+    const sizes: number[] = new Array(n)
+    const refLists: string[] = new Array(n)
+    const rankOf = new Map<number, number>()
+    for (let i = 0; i < n; i++) {
+      const row = rows[i]
+      const [id, p, narSize, refs] = Array.isArray(row) ? row : Object.values(row)
+      if (typeof p !== 'string' || typeof narSize !== 'number') return null
+      paths[i] = p
+      sizes[i] = narSize
+      refLists[i] = refs === null ? '' : String(refs)
+      rankOf.set(Number(id), i)
+    }
+    // The references as ranks (positions in path order), all in one array, each path's slice
+    // sorted (natively: a typed array sorts numbers without a comparator), so that each list is
+    // in path order, as Nix lists them.
+    const first = new Int32Array(n + 1)
+    let edges = new Int32Array(4 * n + 16)
+    let m = 0
+    for (let i = 0; i < n; i++) {
+      first[i] = m
+      if (refLists[i] === '') continue
+      for (const id of refLists[i].split(',')) {
+        const rank = rankOf.get(Number(id))
+        if (rank === undefined) return null
+        if (m === edges.length) {
+          const grown = new Int32Array(2 * m)
+          grown.set(edges)
+          edges = grown
+        }
+        edges[m++] = rank
+      }
+      edges.subarray(first[i], m).sort()
+    }
+    first[n] = m
+    const infos: PathInfo[] = new Array(n)
+    for (let i = 0; i < n; i++) {
+      const references: string[] = new Array(first[i + 1] - first[i])
+      for (let j = first[i], k = 0; j < first[i + 1]; j++, k++) references[k] = paths[edges[j]]
+      infos[i] = { path: paths[i], narSize: sizes[i], references }
+    }
     const out: PathInfo[][] = []
     for (const root of roots) {
-      if (!byPath.has(root)) return null
-      const reached = new Set<string>([root])
-      const stack = [root]
+      const start = paths.indexOf(root)
+      if (start < 0) return null
+      const reached = new Uint8Array(n)
+      reached[start] = 1
+      const stack = [start]
       while (stack.length > 0) {
-        for (const r of byPath.get(stack.pop()!)!.references) {
-          if (!reached.has(r)) {
-            reached.add(r)
+        const i = stack.pop()!
+        for (let j = first[i]; j < first[i + 1]; j++) {
+          const r = edges[j]
+          if (reached[r] === 0) {
+            reached[r] = 1
             stack.push(r)
           }
         }
       }
-      out.push(infos.filter(i => reached.has(i.path)))
+      const closure: PathInfo[] = []
+      for (let i = 0; i < n; i++) if (reached[i] === 1) closure.push(infos[i])
+      out.push(closure)
     }
     return out
   })
