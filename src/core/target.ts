@@ -7,7 +7,6 @@
  * one argv word for ssh and nix (no leading `-`, no whitespace, quotes, shell metacharacters, `/`,
  * or non-ASCII), and is one of: a DNS-style name, an IPv4 literal, an IPv6 literal.
  */
-import { isIPv4, isIPv6 } from 'node:net'
 import { ActionError } from './errors.js'
 import { firstBadCharacter, showValue } from './inputs.js'
 
@@ -17,6 +16,10 @@ export interface Target {
   host: string
   port: number
 }
+
+/** node:net's address checks; the module (with the stream modules it needs) loads on first use. */
+const isIPv4 = (s: string) => process.getBuiltinModule('node:net').isIPv4(s)
+const isIPv6 = (s: string) => process.getBuiltinModule('node:net').isIPv6(s)
 
 const DEFAULT_USER = 'root'
 const DEFAULT_PORT = 22
