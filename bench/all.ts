@@ -211,7 +211,7 @@ for (const o of outcomes) {
 doc.push(
   '## How to reproduce',
   '',
-  'On a Debian machine with Node 20 or newer, as root (the simulated hosts need mount namespaces',
+  'On a Debian machine with Node 20.16 or newer, as root (the simulated hosts need mount namespaces',
   'and port 22), from a clone of the repository:',
   '',
   '```sh',
