@@ -90,7 +90,10 @@ export interface HealthClock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>
 }
 
-const REAL_CLOCK: HealthClock = { now: () => Date.now(), sleep: (ms, signal) => sleep(ms, signal) }
+const REAL_CLOCK: HealthClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleepAtLeast(ms, signal)
+}
 
 export interface CheckOutcome {
   /** The check's label (describeCheck). */
@@ -539,6 +542,19 @@ async function untilAborted<T>(promise: Promise<T>, signal?: AbortSignal): Promi
     return await Promise.race([promise, aborted])
   } finally {
     signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/**
+ * Waits until `ms` have passed by `Date.now()`, or less when `signal` aborts. A timer alone may
+ * fire a millisecond or so early by that clock (libuv counts from the time its loop last read),
+ * and a retry loop that leans on the interval (attempts at least `intervalMs` apart, none at or
+ * after the deadline) would then squeeze in one attempt more.
+ */
+async function sleepAtLeast(ms: number, signal?: AbortSignal): Promise<void> {
+  const end = Date.now() + ms
+  for (let left = ms; left > 0 && !signal?.aborted; left = end - Date.now()) {
+    await sleep(left, signal)
   }
 }
 
