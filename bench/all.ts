@@ -1,7 +1,8 @@
 /**
  * Runs every benchmark in bench/ (each as its own child process, so one's memory and event loop
  * do not colour another's), then gathers the `.bench/<name>.json` files they write into
- * docs/benchmarks.md with the machine they ran on and how to reproduce them. Run: `npm run bench`.
+ * docs/benchmarks.md with the machine they ran on. Run: `npm run bench`. It rewrites only the block
+ * between its two markers in that file; the recorded runs and analyses written around it stay.
  *
  * Benchmarks: bench/matrix.ts, bench/diff.ts, bench/action.ts, bench/deploy.ts, bench/fleet.ts, bench/cache.ts; a missing one is
  * skipped (and said so). The whole run is kept under 10 minutes: each benchmark gets what is left
@@ -126,7 +127,7 @@ function numbers(value: unknown, prefix = ''): [string, number][] {
 }
 
 function section(name: string, data: Record<string, unknown>): string {
-  const out: string[] = [`## ${typeof data.title === 'string' ? data.title : name}`, '']
+  const out: string[] = [`### ${typeof data.title === 'string' ? data.title : name}`, '']
   out.push(`\`bench/${name}.ts\`${typeof data.date === 'string' ? `, run ${data.date}` : ''}.`, '')
   const figures = Array.isArray(data.figures) ? (data.figures as Record<string, unknown>[]) : []
   const timed = figures.filter(f => typeof f.name === 'string' && typeof f.seconds === 'number')
@@ -169,20 +170,22 @@ for (const name of BENCHMARKS) {
 }
 
 const benchDir = path.join(root, '.bench')
-const doc: string[] = [
-  '# Benchmarks',
+const docFile = path.join(root, 'docs/benchmarks.md')
+const BEGIN =
+  '<!-- npm run bench writes from here to the next marker; the rest of this file is kept as written -->'
+const END = '<!-- end of what npm run bench writes -->'
+const block: string[] = [
+  BEGIN,
   '',
-  'Figures from `npm run bench` (bench/all.ts), which runs each benchmark in `bench/` as its own',
-  'process and writes this file. They describe one machine on one day: compare ratios, not',
-  'absolute times. No test asserts a speed.',
+  '## Latest run of `npm run bench`',
   '',
-  '## The machine',
+  '### The machine',
   '',
   '| | |',
   '| --- | --- |',
   ...Object.entries(machine()).map(([k, v]) => `| ${k} | ${esc(v)} |`),
   '',
-  '## Runs',
+  '### Runs',
   '',
   '| Benchmark | Result | Wall time |',
   '| --- | --- | --- |',
@@ -192,41 +195,42 @@ const doc: string[] = [
   ),
   ''
 ]
-for (const o of outcomes) {
-  const file = path.join(benchDir, `${o.name}.json`)
+for (const name of BENCHMARKS) {
+  const o = outcomes.find(x => x.name === name)
+  const file = path.join(benchDir, `${name}.json`)
   if (!fs.existsSync(file)) continue
-  // Only this run's figures, unless --no-run asked for what is there.
-  if (!noRun && (o.status !== 'ok' || fs.statSync(file).mtimeMs < started)) continue
+  // This run's figures; with --only or --no-run, what an earlier run left for the others, said so.
+  const earlier = !o || o.status === 'not run'
+  if (!earlier && (o.status !== 'ok' || fs.statSync(file).mtimeMs < started)) continue
   try {
-    doc.push(section(o.name, JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>))
+    const text = section(name, JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>)
+    block.push(
+      earlier ? text.replace(/\n\n/, " (not run this time: an earlier run's figures)\n\n") : text
+    )
   } catch (err) {
-    doc.push(
-      `## ${o.name}`,
+    block.push(
+      `### ${name}`,
       '',
-      `\`.bench/${o.name}.json\` could not be read: ${esc(String(err))}`,
+      `\`.bench/${name}.json\` could not be read: ${esc(String(err))}`,
       ''
     )
   }
 }
-doc.push(
-  '## How to reproduce',
-  '',
-  'On a Debian machine with Node 20.16 or newer, as root (the simulated hosts need mount namespaces',
-  'and port 22), from a clone of the repository:',
-  '',
-  '```sh',
-  'bash scripts/install-deps.sh   # nix-bin, openssh-server, git, npm ci',
-  'npm run bench                  # every benchmark, then this file',
-  'npm run bench:matrix           # one of them: bench:matrix, bench:diff, bench:deploy, bench:fleet',
-  'node --import tsx bench/all.ts --no-run   # only rewrite this file from .bench/*.json',
-  '```',
-  '',
-  'Each benchmark prints its figures and writes `.bench/<name>.json` (git-ignored); the comments at',
-  'the top of each `bench/<name>.ts` say exactly what is measured.',
-  ''
-)
+block.push(END)
+
+// Only the block between the markers is ours: the recorded runs and the analyses written by
+// hand around it are kept. A file without the markers gets the block after its first heading.
+const old = fs.existsSync(docFile) ? fs.readFileSync(docFile, 'utf8') : '# Benchmarks\n'
+const b = old.indexOf(BEGIN)
+const e = old.indexOf(END, b)
+let doc: string
+if (b >= 0 && e > b) doc = old.slice(0, b) + block.join('\n') + old.slice(e + END.length)
+else {
+  const firstBreak = old.indexOf('\n') + 1 || old.length
+  doc = `${old.slice(0, firstBreak)}\n${block.join('\n')}\n${old.slice(firstBreak)}`
+}
 fs.mkdirSync(path.join(root, 'docs'), { recursive: true })
-fs.writeFileSync(path.join(root, 'docs/benchmarks.md'), doc.join('\n'))
+fs.writeFileSync(docFile, doc)
 console.log(
   `\nwrote docs/benchmarks.md (${outcomes.map(o => `${o.name}: ${o.status}`).join(', ')}) in ${((Date.now() - started) / 1000).toFixed(0)} s`
 )
