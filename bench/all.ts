@@ -126,8 +126,9 @@ function numbers(value: unknown, prefix = ''): [string, number][] {
   return []
 }
 
-function section(name: string, data: Record<string, unknown>): string {
-  const out: string[] = [`### ${typeof data.title === 'string' ? data.title : name}`, '']
+function section(name: string, data: Record<string, unknown>, earlier: boolean): string {
+  const title = typeof data.title === 'string' ? data.title : name
+  const out: string[] = [`### ${title}${earlier ? ' (not run this time: an earlier run)' : ''}`, '']
   out.push(`\`bench/${name}.ts\`${typeof data.date === 'string' ? `, run ${data.date}` : ''}.`, '')
   const figures = Array.isArray(data.figures) ? (data.figures as Record<string, unknown>[]) : []
   const timed = figures.filter(f => typeof f.name === 'string' && typeof f.seconds === 'number')
@@ -203,10 +204,8 @@ for (const name of BENCHMARKS) {
   const earlier = !o || o.status === 'not run'
   if (!earlier && (o.status !== 'ok' || fs.statSync(file).mtimeMs < started)) continue
   try {
-    const text = section(name, JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>)
-    block.push(
-      earlier ? text.replace(/\n\n/, " (not run this time: an earlier run's figures)\n\n") : text
-    )
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>
+    block.push(section(name, data, earlier))
   } catch (err) {
     block.push(
       `### ${name}`,
